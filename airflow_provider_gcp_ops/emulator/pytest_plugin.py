@@ -1,0 +1,1 @@
+"""pytest plugin: the ``gcp_ops_emulator`` fixture (filled in with the emulator)."""

@@ -1,0 +1,1 @@
+"""The pure Operations library: no Airflow import anywhere below this package."""

@@ -1,0 +1,1 @@
+"""Sensors of airflow-provider-gcp-ops."""

@@ -1,0 +1,44 @@
+# The project's commands. Needs only python3 (>= 3.10), pip, git and make: everything else is installed
+# into .venv by the targets themselves.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test lint typecheck unit emulator bench-emulator clean
+
+help:
+	@echo "make test            lint (ruff), types (mypy --strict), tests (pytest)"
+	@echo "make emulator        run the Operations emulator in the foreground (Ctrl-C to stop)"
+	@echo "make bench-emulator  measure the emulator's GET/s"
+
+# (Re)install when pyproject.toml changes. The editable install keeps the provider's entry point registered.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+test: lint typecheck unit
+
+emulator: $(STAMP)
+	$(PY) -m airflow_provider_gcp_ops.emulator --host 127.0.0.1 --port $${PORT:-8765}
+
+bench-emulator: $(STAMP)
+	$(PY) bench/emulator_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results

@@ -1,0 +1,111 @@
+"""Where the ``Authorization`` header comes from: google-auth credentials, or a static token for the emulator.
+
+The async side must never block the event loop: a token refresh is a blocking HTTPS call in google-auth, so it
+runs in a worker thread, and only one refresh per token source is in flight at a time (thousands of triggers
+sharing one credentials object must not start thousands of refreshes when the token expires).
+
+Nothing here logs or formats a token: headers are built and handed to the transport, never to a logger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, Protocol
+
+EMULATOR_TOKEN = "gcp-ops-emulator"  # noqa: S105 - a placeholder the emulator accepts, not a secret
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+
+class AsyncTokenSource(Protocol):
+    async def headers(self) -> dict[str, str]:
+        """Headers that authorise one request (refreshing first when the token has expired)."""
+
+    async def refresh_after_unauthenticated(self, sent: dict[str, str]) -> bool:
+        """A request sent with ``sent`` came back 401: refresh once. True when a retry is worth it."""
+
+
+class StaticTokenSource:
+    """A fixed bearer token (the emulator's convention): nothing to refresh."""
+
+    def __init__(self, token: str = EMULATOR_TOKEN) -> None:
+        self._headers = {"Authorization": f"Bearer {token}"}
+
+    def __repr__(self) -> str:
+        return "StaticTokenSource(<token hidden>)"
+
+    async def headers(self) -> dict[str, str]:
+        return dict(self._headers)
+
+    async def refresh_after_unauthenticated(self, sent: dict[str, str]) -> bool:
+        return False
+
+
+class CredentialsTokenSource:
+    """google-auth credentials for the async client: refresh off the loop, one refresh in flight."""
+
+    def __init__(self, credentials: Any, *, refresh_timeout: float = 30.0) -> None:
+        self._credentials = credentials
+        self._refresh_timeout = refresh_timeout
+        self._thread_lock = threading.Lock()  # google-auth credentials are not thread-safe to refresh
+        self._inflight: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
+
+    def __repr__(self) -> str:
+        return f"CredentialsTokenSource({type(self._credentials).__name__})"
+
+    async def headers(self) -> dict[str, str]:
+        if not self._credentials.valid:
+            await self._refresh(stale_token=self._credentials.token)
+        headers: dict[str, str] = {}
+        # apply() sets Authorization and, when the credentials carry a quota project, x-goog-user-project.
+        self._credentials.apply(headers)
+        return headers
+
+    async def refresh_after_unauthenticated(self, sent: dict[str, str]) -> bool:
+        sent_token = sent.get("Authorization", "").removeprefix("Bearer ")
+        await self._refresh(stale_token=sent_token)
+        return True
+
+    async def _refresh(self, *, stale_token: str | None) -> None:
+        loop = asyncio.get_running_loop()
+        pending = self._inflight.get(loop)
+        if pending is None:
+            pending = loop.create_future()
+            self._inflight[loop] = pending
+            try:
+                await asyncio.to_thread(self._refresh_blocking, stale_token)
+            except BaseException as exc:
+                pending.set_exception(exc)
+                pending.exception()  # mark retrieved: waiters re-raise it, the owner raises it below
+                raise
+            else:
+                pending.set_result(None)
+            finally:
+                self._inflight.pop(loop, None)
+        else:
+            # Someone else is refreshing: wait for that one instead of starting another.
+            await asyncio.shield(pending)
+
+    def _refresh_blocking(self, stale_token: str | None) -> None:
+        import google.auth.transport.requests
+        import requests
+
+        with self._thread_lock:
+            # Another thread (the sync client, or another loop) may have refreshed while we waited.
+            if self._credentials.valid and self._credentials.token != stale_token:
+                return
+            with requests.Session() as session:
+                request = google.auth.transport.requests.Request(session)
+                self._credentials.refresh(_TimeoutRequest(request, self._refresh_timeout))
+
+
+class _TimeoutRequest:
+    """google-auth's Request with a default timeout, so a token refresh can never hang."""
+
+    def __init__(self, request: Any, timeout: float) -> None:
+        self._request = request
+        self._timeout = timeout
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", self._timeout)
+        return self._request(*args, **kwargs)

@@ -1,0 +1,171 @@
+"""What the sync and async clients share: settings, name resolution, the plans for each verb, deadlines.
+
+The two clients differ only in how they move bytes and how they sleep; everything else is here or in the
+sans-IO modules, once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .core import cancel_request, delete_request, get_request, parse_empty, parse_operation
+from .errors import InvalidOperationNameError
+from .model import Operation
+from .names import CollectionRef, OperationRef, resolve_collection, resolve_operation
+from .plans import Plan, Send, list_plan, single, wait_plan
+from .polling import PollSchedule
+from .retry import DEFAULT_RETRY, RetryPolicy
+
+T = TypeVar("T")
+
+EMULATOR_ENV = "GCP_OPERATIONS_EMULATOR_HOST"
+USER_AGENT = "airflow-provider-gcp-ops"
+
+# The shortest read timeout we will use when a deadline is close: below it a request cannot complete anyway.
+MIN_READ_TIMEOUT_S = 0.5
+
+_EMULATOR_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9a-fA-F:.]+\]):\d{1,5}")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-request timeouts in seconds. ``read`` also bounds each write and the wait for a pooled connection."""
+
+    connect: float = 10.0
+    read: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not (self.connect > 0 and self.read > 0):
+            raise ValueError(f"timeouts must be positive, got connect={self.connect!r} read={self.read!r}")
+
+
+def emulator_base_url(emulator_host: str | None) -> str | None:
+    """``http://host:port`` for an emulator given as ``host:port`` (the convention of ``PUBSUB_EMULATOR_HOST``)."""
+    if emulator_host is None or emulator_host == "":
+        return None
+    if not _EMULATOR_HOST.fullmatch(emulator_host):
+        raise InvalidOperationNameError(
+            f"emulator host must be 'host:port' (no scheme, no path), got {emulator_host!r}", value=emulator_host
+        )
+    return f"http://{emulator_host}"
+
+
+def emulator_host_from_env() -> str | None:
+    return os.environ.get(EMULATOR_ENV) or None
+
+
+class ClientBase:
+    """Settings and plan builders common to :class:`OperationsClient` and :class:`AsyncOperationsClient`.
+
+    ``emulator_host`` sends every call over plain HTTP to that ``host:port`` with a static token. ``endpoint``
+    replaces the host derived from the service table (a private or regional endpoint you configured); it never
+    comes from an operation name. ``clock`` (monotonic) and ``wall_clock`` (epoch) are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        emulator_host: str | None = None,
+        endpoint: str | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollSchedule | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_url = emulator_base_url(emulator_host)
+        self.endpoint = endpoint
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or DEFAULT_RETRY
+        self.poll = poll or PollSchedule()
+        self.clock = clock
+        self.wall_clock = wall_clock
+
+    # -- names ---------------------------------------------------------------------------------------------
+    def operation_ref(
+        self, name: str | OperationRef, *, service: str | None = None, api_version: str | None = None
+    ) -> OperationRef:
+        if isinstance(name, OperationRef):
+            return name
+        return resolve_operation(name, service=service, api_version=api_version, endpoint=self.endpoint)
+
+    def collection_ref(
+        self, parent: str | CollectionRef, *, service: str | None = None, api_version: str | None = None
+    ) -> CollectionRef:
+        if isinstance(parent, CollectionRef):
+            return parent
+        return resolve_collection(parent, service=service, api_version=api_version, endpoint=self.endpoint)
+
+    # -- plans -------------------------------------------------------------------------------------------------
+    def get_plan(self, name: str | OperationRef, **kw: Any) -> Plan[Operation]:
+        return single(get_request(self.operation_ref(name, **kw)), parse_operation)
+
+    def cancel_plan(self, name: str | OperationRef, **kw: Any) -> Plan[None]:
+        return single(cancel_request(self.operation_ref(name, **kw)), parse_empty)
+
+    def delete_plan(self, name: str | OperationRef, **kw: Any) -> Plan[None]:
+        return single(delete_request(self.operation_ref(name, **kw)), parse_empty)
+
+    def wait_plan(
+        self,
+        name: str | OperationRef,
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        use_server_wait: bool = True,
+        **kw: Any,
+    ) -> Plan[Operation]:
+        """``timeout`` (seconds from now) or ``deadline`` (monotonic, as from ``clock``): the earlier wins."""
+        ref = self.operation_ref(name, **kw)
+        return wait_plan(
+            ref,
+            deadline=self.deadline(timeout=timeout, deadline=deadline),
+            now=self.clock,
+            wall_now=self.wall_clock,
+            schedule=self.poll,
+            use_server_wait=use_server_wait,
+        )
+
+    def list_plan(
+        self,
+        parent: str | CollectionRef,
+        *,
+        service: str | None = None,
+        api_version: str | None = None,
+        filter: str | None = None,  # noqa: A002 - the API's own name
+        page_size: int | None = None,
+        return_partial_success: bool = False,
+        max_results: int | None = None,
+        timeout: float | None = None,
+    ) -> Plan[tuple[str, ...]]:
+        coll = self.collection_ref(parent, service=service, api_version=api_version)
+        return list_plan(
+            coll,
+            filter=filter,
+            page_size=page_size,
+            return_partial_success=return_partial_success,
+            max_results=max_results,
+            deadline=self.deadline(timeout=timeout),
+        )
+
+    # -- deadlines -------------------------------------------------------------------------------------------
+    def deadline(self, *, timeout: float | None = None, deadline: float | None = None) -> float | None:
+        if timeout is not None and timeout < 0:
+            raise ValueError(f"timeout must be >= 0, got {timeout!r}")
+        candidates = [d for d in (deadline, None if timeout is None else self.clock() + timeout) if d is not None]
+        return min(candidates) if candidates else None
+
+    def read_timeout(self, send: Send[Any]) -> float:
+        """The read timeout for one attempt: the client's (or the action's), never past the action's deadline."""
+        read = send.read_timeout if send.read_timeout is not None else self.timeouts.read
+        if send.deadline is not None:
+            read = min(read, max(MIN_READ_TIMEOUT_S, send.deadline - self.clock()))
+        return read
+
+    def policy_for(self, send: Send[Any]) -> RetryPolicy:
+        return self.retry.with_deadline(send.deadline) if send.deadline is not None else self.retry

@@ -1,0 +1,168 @@
+"""Multi-step flows as sans-IO plans: generators that yield actions and receive their results.
+
+A plan decides *what* to do next (send this request, sleep this long, hand these items to the caller); a driver
+(the sync client or the async client) only carries the action out. So the wait loop and the pagination loop are
+written once, and both clients run the very same logic. A plan never reads a clock of its own accord: ``now`` is
+passed in, which also makes plans testable on a simulated clock.
+
+Protocol: ``action = next(plan)``; then repeatedly ``action = plan.send(result)`` where ``result`` is the parsed
+response of a :class:`Send`, ``None`` after a :class:`Sleep` or an :class:`Emit`. A driver that fails to carry
+out a :class:`Send` throws the exception into the plan (``plan.throw``) so the plan can decide; a plan that does
+not catch it lets it propagate. The plan's return value is the flow's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from .core import (
+    HttpRequest,
+    ListPage,
+    get_request,
+    list_request,
+    parse_list,
+    parse_operation,
+    wait_request,
+)
+from .errors import WaitTimeout
+from .model import Operation
+from .names import CollectionRef, OperationRef
+from .polling import PollSchedule
+from .services import Verb
+
+T = TypeVar("T")
+
+Parser = Callable[[int, Mapping[str, str], bytes, HttpRequest], Any]
+
+
+@dataclass(frozen=True)
+class Send(Generic[T]):
+    """Send ``request`` (retrying as the client's policy says, never past ``deadline``) and parse the answer."""
+
+    request: HttpRequest
+    parse: Callable[[int, Mapping[str, str], bytes, HttpRequest], T]
+    deadline: float | None = None  # monotonic seconds; bounds this call's retries and its read timeout
+    read_timeout: float | None = None  # overrides the client's read timeout (a server-side :wait holds the line)
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Emit:
+    """Hand these items to the caller (a lazily iterated listing)."""
+
+    items: tuple[Any, ...]
+
+
+Action = Send[Any] | Sleep | Emit
+Plan = Generator[Action, Any, T]
+
+# A server-side :wait holds the connection for at most this long per call; then we ask again. Google documents
+# that :wait may return early, so a shorter hold costs nothing in correctness.
+SERVER_WAIT_HOLD_S = 30.0
+# Extra read time on top of a server-side wait's hold, for the server to answer.
+SERVER_WAIT_GRACE_S = 10.0
+
+
+def wait_plan(
+    ref: OperationRef,
+    *,
+    deadline: float | None,
+    now: Callable[[], float],
+    schedule: PollSchedule,
+    wall_now: Callable[[], float] | None = None,
+    use_server_wait: bool = True,
+) -> Plan[Operation]:
+    """Poll ``ref`` until it is done or ``deadline`` (monotonic) passes, then raise :class:`WaitTimeout`.
+
+    Uses the service's ``:wait`` where the table says it has one (holding at most ``SERVER_WAIT_HOLD_S`` a call),
+    else GET with the poll schedule, whose delay grows with the operation's age (from its metadata start time
+    when known, else from when we started watching). Sleeps never overshoot the deadline.
+    """
+    started = now()
+    server_wait = use_server_wait and ref.spec.supports(Verb.WAIT)
+    op: Operation = yield Send(get_request(ref), parse_operation, deadline=deadline)
+    polls = 0
+    while not op.done:
+        remaining = None if deadline is None else deadline - now()
+        if remaining is not None and remaining <= 0:
+            raise WaitTimeout(f"operation {ref.name!r} was still running at the wait deadline", operation=op)
+        if server_wait:
+            hold = SERVER_WAIT_HOLD_S if remaining is None else max(0.0, min(SERVER_WAIT_HOLD_S, remaining))
+            op = yield Send(
+                wait_request(ref, hold),
+                parse_operation,
+                deadline=deadline,
+                read_timeout=hold + SERVER_WAIT_GRACE_S,
+            )
+        else:
+            delay = schedule.next_delay(polls_so_far=polls, age_s=_age(op, started, now, wall_now))
+            if remaining is not None:
+                delay = min(delay, remaining)
+            yield Sleep(delay)
+            polls += 1
+            op = yield Send(get_request(ref), parse_operation, deadline=deadline)
+    return op
+
+
+def _age(op: Operation, started: float, now: Callable[[], float], wall_now: Callable[[], float] | None) -> float:
+    start = op.start_time()
+    if start is not None and wall_now is not None:
+        return max(0.0, wall_now() - start.timestamp())
+    return now() - started
+
+
+def list_plan(
+    coll: CollectionRef,
+    *,
+    filter: str | None = None,  # noqa: A002 - the API's own name for it
+    page_size: int | None = None,
+    return_partial_success: bool = False,
+    max_results: int | None = None,
+    deadline: float | None = None,
+) -> Plan[tuple[str, ...]]:
+    """Every page of a listing, emitted page by page; returns the ``unreachable`` locations seen.
+
+    Stops after ``max_results`` operations (the rest of the last page is dropped) or when a page has no
+    ``nextPageToken``. A server that hands back the same token twice would loop forever: that is an error.
+    """
+    if max_results is not None and max_results < 0:
+        raise ValueError(f"max_results must be >= 0, got {max_results!r}")
+    unreachable: list[str] = []
+    seen_tokens: set[str] = set()
+    token: str | None = None
+    emitted = 0
+    while max_results is None or emitted < max_results:
+        request = list_request(
+            coll,
+            filter=filter,
+            page_size=page_size,
+            page_token=token,
+            return_partial_success=return_partial_success,
+        )
+        page: ListPage = yield Send(request, parse_list, deadline=deadline)
+        unreachable.extend(u for u in page.unreachable if u not in unreachable)
+        items = page.operations
+        if max_results is not None:
+            items = items[: max_results - emitted]
+        if items:
+            emitted += len(items)
+            yield Emit(items)
+        token = page.next_page_token
+        if not token:
+            break
+        if token in seen_tokens:
+            raise RuntimeError(f"the server returned page token {token!r} twice while listing {coll.parent!r}")
+        seen_tokens.add(token)
+    return tuple(unreachable)
+
+
+def single(request: HttpRequest, parse: Callable[[int, Mapping[str, str], bytes, HttpRequest], T]) -> Plan[T]:
+    """A one-request plan (get, cancel, delete)."""
+    result: T = yield Send(request, parse)
+    return result

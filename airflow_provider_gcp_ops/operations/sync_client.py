@@ -1,0 +1,199 @@
+"""The blocking client, for workers: google-auth's ``AuthorizedSession`` (requests) moves the bytes.
+
+All decisions (which request, how to parse it, whether to retry, how long to wait) come from the sans-IO
+modules through :class:`~.client_base.ClientBase`; this module only sends, sleeps and maps transport errors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import requests
+
+from .auth import CLOUD_PLATFORM_SCOPE, EMULATOR_TOKEN
+from .client_base import USER_AGENT, ClientBase, emulator_host_from_env
+from .errors import ConnectionFailed, OperationsError, RequestTimeout, Unauthenticated
+from .model import Operation
+from .names import CollectionRef, OperationRef
+from .plans import Emit, Plan, Send, Sleep
+
+T = TypeVar("T")
+
+
+class OperationsClient(ClientBase):
+    """``get`` / ``list`` / ``cancel`` / ``delete`` / ``wait`` over REST, with retries, timeouts and deadlines.
+
+    ``credentials``: google-auth credentials (default: Application Default Credentials with the
+    cloud-platform scope). With ``emulator_host`` (or ``$GCP_OPERATIONS_EMULATOR_HOST``) calls go over plain
+    HTTP to the emulator, with a static token unless ``credentials`` are given explicitly.
+    """
+
+    def __init__(
+        self,
+        *,
+        credentials: Any = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **settings: Any,
+    ) -> None:
+        if "emulator_host" not in settings:
+            settings["emulator_host"] = emulator_host_from_env()
+        super().__init__(**settings)
+        self._sleep = sleep
+        self._owns_session = session is None
+        self._session = session if session is not None else self._make_session(credentials)
+
+    def _make_session(self, credentials: Any) -> requests.Session:
+        if self.base_url is not None and credentials is None:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {EMULATOR_TOKEN}"
+        else:
+            from google.auth.transport.requests import AuthorizedSession
+
+            if credentials is None:
+                import google.auth
+
+                credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
+            # One refresh on 401, then the 401 stands (AIP-194: UNAUTHENTICATED is not retried).
+            session = AuthorizedSession(credentials, max_refresh_attempts=1, refresh_timeout=self.timeouts.read)
+        session.headers["User-Agent"] = USER_AGENT
+        return session
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> OperationsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the verbs ---------------------------------------------------------------------------------------------
+    def get(self, name: str | OperationRef, **kw: Any) -> Operation:
+        return self._run(self.get_plan(name, **kw))
+
+    def cancel(self, name: str | OperationRef, **kw: Any) -> None:
+        self._run(self.cancel_plan(name, **kw))
+
+    def delete(self, name: str | OperationRef, **kw: Any) -> None:
+        self._run(self.delete_plan(name, **kw))
+
+    def wait(self, name: str | OperationRef, **kw: Any) -> Operation:
+        """Until done or the deadline (``timeout=`` seconds or ``deadline=`` monotonic): then ``WaitTimeout``."""
+        return self._run(self.wait_plan(name, **kw))
+
+    def list(self, parent: str | CollectionRef, **kw: Any) -> OperationPager:
+        """Every operation under ``parent``, page by page as you iterate; ``.unreachable`` after iterating."""
+        return OperationPager(self, self.list_plan(parent, **kw))
+
+    # -- the driver ----------------------------------------------------------------------------------------
+    def _run(self, plan: Plan[T]) -> T:
+        steps = self._drive(plan)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+
+    def _drive(self, plan: Plan[T]) -> Iterator[Emit]:
+        """Carry out a plan's actions; yields its :class:`Emit` actions and returns the plan's result."""
+        with _closing(plan):
+            try:
+                action = next(plan)
+                while True:
+                    try:
+                        result = self._perform(action)
+                        if isinstance(action, Emit):
+                            yield action
+                    except OperationsError as exc:
+                        action = plan.throw(exc)
+                        continue
+                    action = plan.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+
+    def _perform(self, action: Send[Any] | Sleep | Emit) -> Any:
+        if isinstance(action, Sleep):
+            self._sleep(action.seconds)
+            return None
+        if isinstance(action, Emit):
+            return None
+        return self._execute(action)
+
+    def _execute(self, send: Send[T]) -> T:
+        for attempt in self.policy_for(send).retrying(sleep=self._sleep, clock=self.clock):
+            with attempt:
+                status, headers, body = self._transmit(send)
+                return send.parse(status, headers, body, send.request)
+        raise AssertionError("unreachable: retrying() re-raises the last error")  # pragma: no cover
+
+    def _transmit(self, send: Send[Any]) -> tuple[int, Mapping[str, str], bytes]:
+        request = send.request
+        try:
+            response = self._session.request(
+                request.method,
+                request.url(self.base_url),
+                json=request.json if request.has_body else None,
+                timeout=(self.timeouts.connect, self.read_timeout(send)),
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise RequestTimeout(f"timed out: {exc.__class__.__name__}", method=request.method, url=request.describe()) from None
+        except requests.ConnectionError as exc:
+            raise ConnectionFailed(
+                f"connection failed: {exc.__class__.__name__}", method=request.method, url=request.describe()
+            ) from None
+        except Exception as exc:
+            _raise_auth_error(exc, request.method, request.describe())
+            raise
+        return response.status_code, response.headers, response.content
+
+
+class OperationPager:
+    """Iterates every operation of a listing; fetches the next page only when you reach it."""
+
+    def __init__(self, client: OperationsClient, plan: Plan[tuple[str, ...]]) -> None:
+        self._client = client
+        self._plan = plan
+        self.unreachable: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[Operation]:
+        steps = self._client._drive(self._plan)
+        while True:
+            try:
+                emit = next(steps)
+            except StopIteration as stop:
+                self.unreachable = stop.value
+                return
+            yield from emit.items
+
+
+class _closing:
+    """Close a plan generator on the way out, also when the caller abandons an iteration."""
+
+    def __init__(self, plan: Plan[Any]) -> None:
+        self._plan = plan
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self._plan.close()
+
+
+def _raise_auth_error(exc: Exception, method: str, url: str) -> None:
+    """google-auth's refresh errors, as library errors (their texts carry no token)."""
+    try:
+        import google.auth.exceptions as gexc
+    except ImportError:  # pragma: no cover - google-auth is a dependency
+        return
+    if isinstance(exc, gexc.RefreshError):
+        raise Unauthenticated(
+            f"could not refresh Google credentials: {exc.__class__.__name__}", method=method, url=url
+        ) from None
+    if isinstance(exc, gexc.TransportError):
+        raise ConnectionFailed(f"token endpoint unreachable: {exc.__class__.__name__}", method=method, url=url) from None

@@ -1,0 +1,48 @@
+"""Thousands of triggers in one triggerer must share one connection pool, not open one each."""
+
+from __future__ import annotations
+
+import asyncio
+
+from airflow_provider_gcp_ops.emulator import EmulatorServer
+from airflow_provider_gcp_ops.operations import pool
+from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
+
+from .conftest import settings_for
+
+
+async def test_a_thousand_concurrent_clients_share_one_pool(emu: EmulatorServer) -> None:
+    names = [emu.admin.create_operation(service="aiplatform", duration_s=600)["name"] for _ in range(50)]
+    pools_seen: set[int] = set()
+
+    async def one_trigger(i: int) -> str:
+        # Each "trigger" builds its own client, as OperationTrigger.run() does.
+        async with AsyncOperationsClient(**settings_for(emu)) as client:
+            pools_seen.add(id(client._http))
+            op = await client.get(names[i % len(names)], service="aiplatform")
+            return op.name
+
+    results = await asyncio.gather(*(one_trigger(i) for i in range(1000)))
+    assert sorted(set(results)) == sorted(names)
+    assert len(pools_seen) == 1
+    assert pool.shared_client_count() == 0  # the last user closed it
+    stats = emu.admin.stats()
+    assert stats["requests"]["get"] == 1000
+    assert stats["max_in_flight"] <= pool.MAX_CONNECTIONS
+
+
+async def test_the_pool_is_per_event_loop(emu: EmulatorServer) -> None:
+    async with AsyncOperationsClient(**settings_for(emu)) as a, AsyncOperationsClient(**settings_for(emu)) as b:
+        assert a._http is b._http
+        assert pool.users_on_this_loop() == 2
+
+    def other_loop() -> int:
+        async def go() -> int:
+            async with AsyncOperationsClient(**settings_for(emu)) as c:
+                return id(c._http)
+
+        return asyncio.run(go())
+
+    async with AsyncOperationsClient(**settings_for(emu)) as here:
+        there = await asyncio.to_thread(other_loop)
+        assert there != id(here._http)

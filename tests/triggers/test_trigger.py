@@ -1,0 +1,200 @@
+"""OperationTrigger.run() against the emulator over real HTTP, and each deferred kill path.
+
+A real triggerer is exercised in the system tests; here the trigger's own code paths run for real and only the
+task-state lookup (a call to the triggerer's supervisor) is stubbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+from typing import Any
+
+import pytest
+
+from airflow_provider_gcp_ops.emulator import EmulatorServer
+from airflow_provider_gcp_ops.triggers.events import OperationEvent
+from airflow_provider_gcp_ops.triggers.operation import USER_ACTION_CANCEL_MSG, OperationTrigger
+
+pytestmark = pytest.mark.usefixtures("gcp_ops_emulator_env")
+
+
+def make_trigger(name: str, service: str = "dataproc", **kw: Any) -> OperationTrigger:
+    kw.setdefault("poll_interval", 0.05)
+    kw.setdefault("poll_max", 0.2)
+    return OperationTrigger(operation_name=name, service=service, api_version="v1", **kw)
+
+
+async def first_event(trigger: OperationTrigger) -> OperationEvent:
+    events = [e async for e in trigger.run()]
+    assert len(events) == 1, "a trigger yields exactly one event"
+    return OperationEvent.from_payload(events[0].payload)
+
+
+def cancels(emu: EmulatorServer, name: str) -> int:
+    return int(emu.admin.stats()["operations"].get(name, {}).get("cancel", 0))
+
+
+def test_serialize_round_trip_holds_only_json() -> None:
+    trigger = make_trigger(
+        "projects/p/regions/r/operations/o", impersonation_chain=["a@p.iam.gserviceaccount.com"], deadline=1e9
+    )
+    classpath, kwargs = trigger.serialize()
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    module, _, cls = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), cls)(**kwargs)
+    assert rebuilt.serialize() == (classpath, kwargs)
+    assert not any("token" in k or "key" in k for k in kwargs)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "state"),
+    [({"response": {}}, "succeeded"), ({"error": {"code": 9, "message": "quota"}}, "failed")],
+)
+async def test_done_event_carries_the_outcome(gcp_ops_emulator: EmulatorServer, outcome: dict, state: str) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=0.3, outcome=outcome)
+    event = await first_event(make_trigger(op["name"]))
+    assert event.status == "done" and event.state == state
+    if state == "failed":
+        assert event.operation is not None and event.operation["error_code"] == 9
+
+
+async def test_cancelled_operation(gcp_ops_emulator: EmulatorServer) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="datafusion", duration_s=600, cancel_delay_s=0.2)
+    import httpx
+
+    httpx.post(f"{gcp_ops_emulator.url}/v1/{op['name']}:cancel", json={}, headers={"Authorization": "Bearer t"}, timeout=5)
+    event = await first_event(make_trigger(op["name"], service="datafusion"))
+    assert event.status == "done" and event.state == "cancelled"
+
+
+async def test_deadline_yields_timeout_with_the_last_state(gcp_ops_emulator: EmulatorServer) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    started = time.monotonic()
+    event = await first_event(make_trigger(op["name"], deadline=time.time() + 0.6))
+    elapsed = time.monotonic() - started
+    assert event.status == "timeout" and event.state == "running"
+    assert 0.5 <= elapsed < 2.0
+    assert cancels(gcp_ops_emulator, op["name"]) == 0  # the task cancels on resume, not the trigger
+
+
+async def test_a_past_deadline_times_out_at_once(gcp_ops_emulator: EmulatorServer) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    event = await first_event(make_trigger(op["name"], deadline=time.time() - 5))
+    assert event.status == "timeout"
+
+
+async def test_not_found_is_an_error_event(gcp_ops_emulator: EmulatorServer) -> None:
+    event = await first_event(make_trigger("projects/p/regions/us-central1/operations/gone"))
+    assert event.status == "error" and event.error_type == "NotFound"
+
+
+async def test_transient_faults_are_ridden_out(gcp_ops_emulator: EmulatorServer) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=0.5)
+    gcp_ops_emulator.admin.set_faults(
+        [{"route": "get", "kind": kind, "probability": 1.0, "count": 1, "retry_after_s": 0.1} for kind in ("503", "429", "reset")]
+    )
+    event = await first_event(make_trigger(op["name"]))
+    assert event.status == "done" and event.state == "succeeded"
+
+
+async def test_a_lasting_outage_ends_at_the_deadline_not_before(gcp_ops_emulator: EmulatorServer) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    gcp_ops_emulator.admin.set_faults([{"route": "get", "kind": "503", "probability": 1.0}])
+    started = time.monotonic()
+    event = await first_event(make_trigger(op["name"], deadline=time.time() + 1.5))
+    assert event.status in ("timeout", "error")
+    assert time.monotonic() - started >= 1.2
+
+
+# -- kill paths -----------------------------------------------------------------------------------------------
+
+
+async def test_on_kill_cancels_once(gcp_ops_emulator: EmulatorServer) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    await make_trigger(op["name"]).on_kill()
+    assert cancels(gcp_ops_emulator, op["name"]) == 1
+
+
+async def test_on_kill_respects_cancel_on_kill_false(gcp_ops_emulator: EmulatorServer) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    await make_trigger(op["name"], cancel_on_kill=False).on_kill()
+    assert cancels(gcp_ops_emulator, op["name"]) == 0
+
+
+async def test_on_kill_survives_a_failing_cancel(gcp_ops_emulator: EmulatorServer, caplog: pytest.LogCaptureFixture) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    gcp_ops_emulator.admin.set_faults([{"route": "cancel", "kind": "500", "probability": 1.0}])
+    await make_trigger(op["name"]).on_kill()  # does not raise
+    assert "Could not cancel" in caplog.text
+
+
+async def test_on_kill_on_a_service_without_cancel_does_not_hang(gcp_ops_emulator: EmulatorServer) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="run", duration_s=600)
+    started = time.monotonic()
+    trigger = OperationTrigger(operation_name=op["name"], service="run", api_version="v2", poll_interval=0.05)
+    assert await trigger.cancel_remote("test") is False
+    assert time.monotonic() - started < 2
+
+
+async def _cancel_running_trigger(trigger: OperationTrigger, message: str | None) -> None:
+    task = asyncio.create_task(first_event(trigger))
+    await asyncio.sleep(0.3)  # let it poll
+    task.cancel(message)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+@pytest.mark.parametrize(
+    ("message", "task_state", "expected_cancels"),
+    [
+        (None, "failed", 1),  # Airflow 3.0-3.2: marked failed while deferred
+        (None, "success", 1),  # ... marked success
+        (None, "none", 1),  # ... cleared (state reset)
+        (None, "deferred", 0),  # triggerer restart: the task is still deferred
+        (None, None, 0),  # state unknown: never cancel on a guess
+        (USER_ACTION_CANCEL_MSG, "failed", 0),  # Airflow >= 3.3: on_kill() handles it, not this path
+    ],
+)
+async def test_cancelled_error_path(
+    gcp_ops_emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    message: str | None,
+    task_state: str | None,
+    expected_cancels: int,
+) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    trigger = make_trigger(op["name"])
+
+    async def stub_state() -> str | None:
+        return task_state
+
+    monkeypatch.setattr(trigger, "task_state", stub_state)
+    await _cancel_running_trigger(trigger, message)
+    assert cancels(gcp_ops_emulator, op["name"]) == expected_cancels
+
+
+async def test_cancelled_error_path_with_cancel_on_kill_false(gcp_ops_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    trigger = make_trigger(op["name"], cancel_on_kill=False)
+
+    async def stub_state() -> str:
+        return "failed"
+
+    monkeypatch.setattr(trigger, "task_state", stub_state)
+    await _cancel_running_trigger(trigger, None)
+    assert cancels(gcp_ops_emulator, op["name"]) == 0
+
+
+async def test_task_state_without_a_task_instance_is_unknown() -> None:
+    assert await make_trigger("projects/p/regions/r/operations/o").task_state() is None
+
+
+async def test_a_failing_task_state_lookup_is_unknown_not_a_cancel() -> None:
+    from types import SimpleNamespace
+
+    trigger = make_trigger("projects/p/regions/r/operations/o")
+    trigger.task_instance = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1)  # no supervisor here
+    assert await trigger.task_state() is None

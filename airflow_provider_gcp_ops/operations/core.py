@@ -200,7 +200,8 @@ def parse_list(status: int, headers: Mapping[str, str], body: bytes, request: Ht
     data = _json_body(body, request) if body.strip() else {}
     if not isinstance(data, Mapping):
         raise MalformedResponseError(f"expected a JSON object from {request.describe()}")
-    raw_ops = data.get("operations") or []
+    raw_ops = data.get("operations")
+    raw_ops = [] if raw_ops is None else raw_ops
     if not isinstance(raw_ops, list):
         raise MalformedResponseError(f"'operations' is not a list in the response from {request.describe()}")
     token = data.get("nextPageToken")

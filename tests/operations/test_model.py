@@ -36,7 +36,8 @@ NAME = "projects/p/regions/us-central1/operations/abc"
 def test_parse_timestamp_accepts_rfc3339(text: str, expected: datetime) -> None:
     parsed = parse_timestamp(text)
     assert parsed == expected
-    assert parsed is not None and parsed.utcoffset() == timedelta(0)
+    assert parsed is not None
+    assert parsed.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,8 @@ def test_missing_done_means_false() -> None:
     op = Operation.from_json({"name": NAME})
     assert op.done is False
     assert op.state is OperationState.RUNNING
-    assert op.metadata is None and op.metadata_type is None
+    assert op.metadata is None
+    assert op.metadata_type is None
 
 
 @pytest.mark.parametrize(
@@ -285,7 +287,8 @@ def test_summary_is_json_safe() -> None:
 def test_summary_of_running_operation() -> None:
     summary = Operation.from_json({"name": NAME}).summary()
     assert summary["state"] == "running"
-    assert summary["error_code"] is None and summary["start_time"] is None
+    assert summary["error_code"] is None
+    assert summary["start_time"] is None
 
 
 def test_to_json_round_trip() -> None:

@@ -169,12 +169,18 @@ _END_GETTERS: tuple[_Getter, ...] = (
 )
 
 
-def _is_operation_metadata(md: Mapping[str, Any]) -> bool:
-    """False for services that echo the *resource* as metadata (Cloud Run v2 sends its ``Service``).
+# Services that echo the *resource* as metadata (Cloud Run v2 sends its ``Service``): the resource's latest
+# mutation time is when this operation started. Its createTime alone would make an update or a delete of an old
+# service look hours old and slow the poll schedule down. (Checked on the recorded Cloud Run traffic.)
+_RESOURCE_START_GETTERS: tuple[_Getter, ...] = (
+    lambda md: md.get("deleteTime"),
+    lambda md: md.get("updateTime"),
+    lambda md: md.get("createTime"),
+)
 
-    A resource's ``createTime`` is when the resource was made, not when this operation started; reading it
-    would make an update of an old service look hours old and slow the poll schedule down.
-    """
+
+def _is_operation_metadata(md: Mapping[str, Any]) -> bool:
+    """False when the metadata is a resource snapshot rather than an ``...Metadata``/``...Status`` message."""
     kind = md.get("@type")
     if not isinstance(kind, str) or not kind:
         return True
@@ -182,9 +188,13 @@ def _is_operation_metadata(md: Mapping[str, Any]) -> bool:
     return "Metadata" in short or "Status" in short
 
 
-def _first_time(md: Mapping[str, Any] | None, getters: tuple[_Getter, ...]) -> datetime | None:
-    if not isinstance(md, Mapping) or not _is_operation_metadata(md):
+def _first_time(
+    md: Mapping[str, Any] | None, getters: tuple[_Getter, ...], resource_getters: tuple[_Getter, ...] = ()
+) -> datetime | None:
+    if not isinstance(md, Mapping):
         return None
+    if not _is_operation_metadata(md):
+        getters = resource_getters
     for getter in getters:
         found = parse_timestamp(getter(md))
         if found is not None:
@@ -246,8 +256,12 @@ class Operation:
         return kind if isinstance(kind, str) else None
 
     def start_time(self) -> datetime | None:
-        """When the operation started, read from whichever known metadata shape is present; else ``None``."""
-        return _first_time(self.metadata, _START_GETTERS)
+        """When the operation started, read from whichever known metadata shape is present; else ``None``.
+
+        For a resource snapshot as metadata (Cloud Run v2) it is the resource's latest ``deleteTime``/
+        ``updateTime``/``createTime``: an estimate, good enough for the poll schedule it feeds.
+        """
+        return _first_time(self.metadata, _START_GETTERS, _RESOURCE_START_GETTERS)
 
     def end_time(self) -> datetime | None:
         """When the operation finished, if it is done and the metadata says when; else ``None``.

@@ -194,8 +194,10 @@ START_TIMES = {
     "spanner/database-create-ddl.vcr.yaml#7": None,
     "resourcemanager/tagkey-create-already-exists-error.log#3": None,
     "cloudfunctions/function-crud.vcr.yaml#4": None,
-    # Cloud Run v2 sends the Service as metadata: its createTime is not the operation's
-    "run/service-crud.vcr.yaml#7": None,
+    # Cloud Run v2 sends the Service as metadata: the update's start is its updateTime, the delete's its deleteTime
+    "run/service-crud.vcr.yaml#2": datetime(2024, 4, 25, 1, 58, 35, 886675, tzinfo=UTC),
+    "run/service-crud.vcr.yaml#7": datetime(2024, 4, 25, 1, 58, 49, 390665, tzinfo=UTC),
+    "run/service-crud.vcr.yaml#12": datetime(2024, 4, 25, 1, 59, 2, 29208, tzinfo=UTC),
     # API Keys operations have no metadata at all
     "apikeys/key-crud-global-operations.vcr.yaml#3": None,
     "apikeys/key-crud-global-operations.vcr.yaml#2": None,

@@ -223,8 +223,14 @@ D2 = datetime(2024, 5, 1, 10, 5, 0, 500000, tzinfo=UTC)
         ({"@type": "x.OperationMetadata", "createTime": 17}, None),
         ({"@type": "x.OperationMetadata"}, None),
         ({"@type": "x.OperationMetadata", "statusHistory": "garbage", "progress": []}, None),
-        # Cloud Run v2 echoes the Service as metadata: its createTime is the service's, not the operation's
-        ({"@type": "type.googleapis.com/google.cloud.run.v2.Service", "createTime": T1}, None),
+        # Cloud Run v2 echoes the Service as metadata: its latest mutation time, not its createTime
+        ({"@type": "type.googleapis.com/google.cloud.run.v2.Service", "createTime": T1}, D1),
+        ({"@type": "type.googleapis.com/google.cloud.run.v2.Service", "createTime": T1, "updateTime": T2}, D2),
+        (
+            {"@type": "type.googleapis.com/google.cloud.run.v2.Service", "updateTime": T1, "deleteTime": T2},
+            D2,
+        ),
+        ({"@type": "type.googleapis.com/google.cloud.run.v2.Service", "uid": "u"}, None),
     ],
 )
 def test_start_time_shapes(metadata: dict[str, object], start: datetime | None) -> None:

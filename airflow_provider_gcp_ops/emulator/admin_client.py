@@ -63,7 +63,7 @@ class EmulatorAdmin:
         return result
 
     def set_faults(self, rules: Sequence[Mapping[str, Any]], seed: int | None = None) -> dict[str, Any]:
-        payload: dict[str, Any] = {"rules": [dict(r) for r in rules]}
+        payload: dict[str, Any] = {"rules": list(rules)}
         if seed is not None:
             payload["seed"] = seed
         result: dict[str, Any] = self._call("PUT", "faults", json=payload)

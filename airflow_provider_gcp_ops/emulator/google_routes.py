@@ -152,7 +152,8 @@ class OperationsApi:
             if op is not None and route.version in op.spec.versions:
                 out.append(op.spec)
         probe = f"{route.name}/operations/{_PLACEHOLDER_ID}" if route.verb is Verb.LIST else route.name
-        out.extend(s for s in services() if route.version in s.versions and s.matches(probe) and s not in out)
+        seen = {s.key for s in out}
+        out.extend(s for s in services() if route.version in s.versions and s.key not in seen and s.matches(probe))
         return out
 
     async def _fault(self, fault: FaultRule, route: Route, spec: ServiceSpec) -> Response | None:
@@ -223,8 +224,8 @@ class OperationsApi:
         if route.verb is Verb.LIST:
             return self._list(route, supporting, request)
         op = state.store.get(route.name)
-        if op is None or op.spec not in supporting:
-            if op is not None and op.spec in specs:
+        if op is None or all(s.key != op.spec.key for s in supporting):
+            if op is not None and specs[0].key == op.spec.key:
                 # The operation's own service lacks the verb (e.g. delete on Dialogflow).
                 return google_error(
                     RpcCode.UNIMPLEMENTED,
@@ -299,10 +300,10 @@ class OperationsApi:
             except InvalidPageTokenError as exc:
                 return _invalid("page_token", str(exc))
         now_v = state.clock.now()
-        wanted = set(specs)
+        wanted = {s.key for s in specs}
 
         def accept(op: Operation) -> bool:
-            return op.spec in wanted and predicate(op.as_dict(now_v))
+            return op.spec.key in wanted and predicate(op.as_dict(now_v))
 
         page, cursor = state.store.page(route.name, accept, after, size)
         body: dict[str, Any] = {}

@@ -95,6 +95,10 @@ class AsyncOperationsClient(ClientBase):
     async def delete(self, name: str | OperationRef, **kw: Any) -> None:
         await self._run(self.delete_plan(name, **kw))
 
+    async def start(self, method: str, path: str, **kw: Any) -> Operation:
+        """Call a Google method that returns an Operation (see :meth:`ClientBase.start_plan`); returns it as sent."""
+        return await self._run(self.start_plan(method, path, **kw))
+
     async def wait(self, name: str | OperationRef, **kw: Any) -> Operation:
         """Until done or the deadline (``timeout=`` seconds or ``deadline=`` monotonic): then ``WaitTimeout``."""
         return await self._run(self.wait_plan(name, **kw))

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from .core import cancel_request, delete_request, get_request, parse_empty, parse_operation
 from .errors import InvalidOperationNameError
+from .methods import method_request
 from .model import Operation
 from .names import CollectionRef, OperationRef, resolve_collection, resolve_operation
 from .plans import Plan, Send, list_plan, single, wait_plan
@@ -110,6 +111,25 @@ class ClientBase:
 
     def delete_plan(self, name: str | OperationRef, **kw: Any) -> Plan[None]:
         return single(delete_request(self.operation_ref(name, **kw)), parse_empty)
+
+    def start_plan(
+        self,
+        method: str,
+        path: str,
+        *,
+        service: str | None = None,
+        api_version: str | None = None,
+        body: Any = None,
+        query: Any = None,
+    ) -> Plan[Operation]:
+        """Call a method that returns an Operation (``batches.create``). Validation and the non-idempotent retry
+        rule are in :mod:`.methods`; the retry policy is the client's, so build the client with
+        :func:`.methods.start_retry`.
+        """
+        request = method_request(
+            method, path, service=service, api_version=api_version, body=body, query=query, endpoint=self.endpoint
+        )
+        return single(request, parse_operation)
 
     def wait_plan(
         self,

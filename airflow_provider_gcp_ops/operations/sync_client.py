@@ -81,6 +81,10 @@ class OperationsClient(ClientBase):
     def delete(self, name: str | OperationRef, **kw: Any) -> None:
         self._run(self.delete_plan(name, **kw))
 
+    def start(self, method: str, path: str, **kw: Any) -> Operation:
+        """Call a Google method that returns an Operation (see :meth:`ClientBase.start_plan`); returns it as sent."""
+        return self._run(self.start_plan(method, path, **kw))
+
     def wait(self, name: str | OperationRef, **kw: Any) -> Operation:
         """Until done or the deadline (``timeout=`` seconds or ``deadline=`` monotonic): then ``WaitTimeout``."""
         return self._run(self.wait_plan(name, **kw))

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from airflow_provider_gcp_ops.emulator.admin_routes import PREFIX, AdminApi
 from airflow_provider_gcp_ops.emulator.google_routes import OperationsApi
+from airflow_provider_gcp_ops.emulator.methods import StartMethods, is_start_method
 from airflow_provider_gcp_ops.emulator.responses import TRANSPORT_SCOPE_KEY, google_error
 from airflow_provider_gcp_ops.emulator.state import EmulatorState
 from airflow_provider_gcp_ops.operations.codes import RpcCode
@@ -38,8 +39,16 @@ class EmulatorASGI:
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
         handlers = {Exception: _internal_error}
+        operations, starts = OperationsApi(state), StartMethods(state)
+
+        async def google(request: Request) -> Response:
+            # A POST that is no Operations route is a create-style method returning an Operation (methods.py).
+            if is_start_method(request.method, request.scope["path"]):
+                return await starts.handle(request)
+            return await operations.handle(request)
+
         self.operations_app = Starlette(
-            routes=[Route("/{path:path}", OperationsApi(state).handle, methods=_ALL_METHODS)],
+            routes=[Route("/{path:path}", google, methods=_ALL_METHODS)],
             exception_handlers=handlers,
         )
         self.admin_app = Starlette(routes=AdminApi(state).routes(), exception_handlers=handlers)

@@ -26,6 +26,7 @@ def get_provider_info() -> dict[str, Any]:
         "description": "Watch, cancel, delete and clean up Google Cloud long-running operations "
         "(google.longrunning.Operations over REST), with cancel-on-kill on every path.",
         "versions": [__version__],
+        "extra-links": ["airflow_provider_gcp_ops.links.console.OperationConsoleLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_gcp_ops.hooks.operations.GoogleOperationsHook",

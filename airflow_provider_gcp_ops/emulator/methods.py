@@ -55,6 +55,10 @@ def is_start_method(method: str, path: str) -> bool:
     if method != "POST" or parse_route(method, path) is not None:
         return False
     version, _, rest = path[1:].partition("/")
+    # A create method targets a resource collection, never the operations collection: a POST with an unknown
+    # custom verb on an operation (".../operations/x:frobnicate") stays an unmapped URL (Google's HTML 404).
+    if "/operations/" in rest or rest.endswith("/operations"):
+        return False
     return bool(_VERSION.match(version)) and rest.startswith("projects/")
 
 
@@ -128,9 +132,7 @@ class StartMethods:
             return google_error(exc.code, str(exc))
         if request_id:
             self._by_request_id[(path, request_id)] = op.name
-        self._calls.append(
-            {"path": path, "query": dict(request.query_params), "body": body, "operation": op.name}
-        )
+        self._calls.append({"path": path, "query": dict(request.query_params), "body": body, "operation": op.name})
         del self._calls[:-_MAX_CALLS]
         return json_response(op.as_json(state.clock.now()))
 

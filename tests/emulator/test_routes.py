@@ -189,6 +189,8 @@ def test_unknown_operation_is_json_404(client: httpx.Client) -> None:
         ("GET", "/v2/projects/p/regions/r/operations/x"),  # dataproc has no v2
         ("GET", "/v1/projects/p/instances/i/operations"),  # spanner list under v1 is fine: see test_list
         ("POST", "/v1/operations/x:frobnicate"),
+        ("POST", "/v1/projects/p/regions/r/operations/x:frobnicate"),  # not a create method (methods.py)
+        ("POST", "/v1/projects/p/regions/r/operations"),
         ("PUT", "/v1/projects/p/regions/r/operations/x"),
         ("GET", "/"),
     ],

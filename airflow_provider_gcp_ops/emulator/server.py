@@ -116,14 +116,17 @@ class EmulatorServer:
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
-    def _prepare(self) -> tuple[uvicorn.Server, socket.socket]:
+    def _prepare(self, *, own_logging: bool) -> tuple[uvicorn.Server, socket.socket]:
         self.state = EmulatorState(auth=self._auth, time_scale=self._time_scale, seed=self._seed, faults=self._faults)
         sock = _bind(self._bind_host, self._bind_port)
         self._sock = sock
         self._port = sock.getsockname()[1]
+        # In a host process (tests), leave its logging configuration alone; the CLI uses uvicorn's.
+        log_config = uvicorn.config.LOGGING_CONFIG if own_logging else None
         config = uvicorn.Config(
             build_app(self.state),
             log_level=self._log_level,
+            log_config=log_config,
             access_log=False,
             lifespan="off",
             proxy_headers=False,
@@ -154,7 +157,7 @@ class EmulatorServer:
         if self.running:
             return self
         self._error = None
-        server, sock = self._prepare()
+        server, sock = self._prepare(own_logging=False)
         self._thread = threading.Thread(
             target=self._run_thread, args=(server, sock), name=f"gcp-ops-emulator-{self._port}", daemon=True
         )
@@ -191,7 +194,7 @@ class EmulatorServer:
 
     def serve_forever(self, on_started: Callable[[EmulatorServer], None] | None = None) -> None:
         """Run in the calling (main) thread until SIGINT/SIGTERM: uvicorn installs the signal handlers."""
-        server, sock = self._prepare()
+        server, sock = self._prepare(own_logging=True)
 
         async def main() -> None:
             self._loop = asyncio.get_running_loop()

@@ -1,8 +1,8 @@
 """Operator and sensor modules import cheaply: DAG processors import them on every parse.
 
-Checked in a fresh interpreter (this test process has imported everything already). ``airflow.sdk`` itself loads
-httpx and tenacity (its execution API client), so for those the check is that *our* import adds nothing; for the rest the
-check is absolute.
+Checked in a fresh interpreter (this test process has imported everything already). ``airflow.sdk`` itself
+loads httpx and tenacity (its execution API client), so for those the check is that *our* import adds nothing;
+for the rest the check is absolute.
 """
 
 from __future__ import annotations

@@ -41,8 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: cannot read --faults {args.faults}: {exc}", file=sys.stderr)
             return 2
 
-    from airflow_provider_gcp_ops.emulator.faults import FaultConfigError  # noqa: PLC0415
-    from airflow_provider_gcp_ops.emulator.server import ENV_VAR, EmulatorServer  # noqa: PLC0415
+    from airflow_provider_gcp_ops.emulator.faults import FaultConfigError
+    from airflow_provider_gcp_ops.emulator.server import ENV_VAR, EmulatorServer
 
     try:
         server = EmulatorServer(

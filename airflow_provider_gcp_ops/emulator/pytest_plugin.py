@@ -24,7 +24,7 @@ ENV_VAR = "GCP_OPERATIONS_EMULATOR_HOST"
 
 @pytest.fixture(scope="session")
 def gcp_ops_emulator_server() -> Iterator[EmulatorServer]:
-    from airflow_provider_gcp_ops.emulator.server import EmulatorServer  # noqa: PLC0415 - keep the plugin cheap
+    from airflow_provider_gcp_ops.emulator.server import EmulatorServer
 
     with EmulatorServer(host="127.0.0.1", port=0, auth=True, time_scale=1.0, seed=0) as server:
         yield server

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     if importlib.util.find_spec("uvloop") is not None:
-        import uvloop  # noqa: PLC0415 - optional speed-up, only when installed
+        import uvloop
 
         factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
         return factory

@@ -61,7 +61,9 @@ def parse_chain(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return chain
 
 
-def parse_settings(extras: Mapping[str, Any], *, impersonation_chain: str | Sequence[str] | None = None) -> ConnectionSettings:
+def parse_settings(
+    extras: Mapping[str, Any], *, impersonation_chain: str | Sequence[str] | None = None
+) -> ConnectionSettings:
     keyfile = _get(extras, "keyfile_dict")
     if isinstance(keyfile, str):
         try:
@@ -124,12 +126,16 @@ def build_credentials(settings: ConnectionSettings) -> tuple[Any, str | None]:
         project = credentials.project_id
     elif settings.keyfile_dict:
         try:
-            credentials = service_account.Credentials.from_service_account_info(dict(settings.keyfile_dict), scopes=scopes)
+            credentials = service_account.Credentials.from_service_account_info(
+                dict(settings.keyfile_dict), scopes=scopes
+            )
         except (ValueError, KeyError):
             raise CredentialsConfigError("extra 'keyfile_dict' is not a usable service account key") from None
         project = credentials.project_id
     elif isinstance(settings.credential_config_file, Mapping):
-        credentials, project = google.auth.load_credentials_from_dict(dict(settings.credential_config_file), scopes=scopes)
+        credentials, project = google.auth.load_credentials_from_dict(
+            dict(settings.credential_config_file), scopes=scopes
+        )
     elif isinstance(settings.credential_config_file, str):
         credentials, project = google.auth.load_credentials_from_file(settings.credential_config_file, scopes=scopes)
     else:

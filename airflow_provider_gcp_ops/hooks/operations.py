@@ -126,7 +126,7 @@ class GoogleOperationsHook(BaseHook):
         *,
         service: str | None = None,
         api_version: str | None = None,
-        filter: str | None = None,  # noqa: A002 - the API's own name
+        filter: str | None = None,
         page_size: int | None = None,
         return_partial_success: bool = False,
         max_results: int | None = None,
@@ -170,7 +170,9 @@ class GoogleOperationsHook(BaseHook):
         async with AsyncOperationsClient(credentials=credentials, **options) as client:
             yield client
 
-    async def aget_operation(self, name: str, *, service: str | None = None, api_version: str | None = None) -> Operation:
+    async def aget_operation(
+        self, name: str, *, service: str | None = None, api_version: str | None = None
+    ) -> Operation:
         async with self.async_client() as client:
             return await client.get(name, service=service, api_version=api_version)
 

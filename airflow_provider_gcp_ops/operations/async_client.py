@@ -8,7 +8,8 @@ token refreshes run in a worker thread (see :mod:`.auth`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import builtins
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -47,8 +48,8 @@ class AsyncOperationsClient(ClientBase):
         self._sleep = sleep
         self._credentials = credentials
         self._tokens = token_source
-        self._own_http = http_client
-        self._http: httpx.AsyncClient | None = http_client
+        self._own_http = None if http_client is None else pool.private(http_client)
+        self._http: pool.SharedHttp | None = self._own_http
         self._leased = False
 
     async def __aenter__(self) -> AsyncOperationsClient:
@@ -58,7 +59,7 @@ class AsyncOperationsClient(ClientBase):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _ensure_open(self) -> httpx.AsyncClient:
+    async def _ensure_open(self) -> pool.SharedHttp:
         if self._tokens is None:
             self._tokens = await self._default_tokens()
         if self._http is None:
@@ -109,12 +110,12 @@ class AsyncOperationsClient(ClientBase):
 
     # -- the driver ----------------------------------------------------------------------------------------
     async def _run(self, plan: Plan[T]) -> T:
-        box: list[T] = []
+        box: builtins.list[T] = []
         async for _ in self._drive(plan, box):
             raise AssertionError("a single-result plan emitted items")  # pragma: no cover
         return box[0]
 
-    async def _drive(self, plan: Plan[T], box: list[T]) -> AsyncIterator[Emit]:
+    async def _drive(self, plan: Plan[T], box: builtins.list[T]) -> AsyncGenerator[Emit, None]:
         """Carry out a plan's actions; yields its :class:`Emit` actions; appends its result to ``box``."""
         try:
             action = next(plan)
@@ -157,25 +158,30 @@ class AsyncOperationsClient(ClientBase):
             response = await self._send_once(http, send, await self._tokens.headers())
         return response.status_code, response.headers, response.content
 
-    async def _send_once(self, http: httpx.AsyncClient, send: Send[Any], auth: dict[str, str]) -> httpx.Response:
+    async def _send_once(self, http: pool.SharedHttp, send: Send[Any], auth: dict[str, str]) -> httpx.Response:
         request = send.request
         read = self.read_timeout(send)
         timeout = httpx.Timeout(connect=self.timeouts.connect, read=read, write=read, pool=read)
         try:
-            return await http.request(
-                request.method,
-                request.url(self.base_url),
-                json=request.json if request.has_body else None,
-                headers={**auth, "User-Agent": USER_AGENT},
-                timeout=timeout,
-            )
+            async with http.slot(self.pool_timeout(send)) as client:
+                return await client.request(
+                    request.method,
+                    request.url(self.base_url),
+                    json=request.json if request.has_body else None,
+                    headers={**auth, "User-Agent": USER_AGENT},
+                    timeout=timeout,
+                )
+        except asyncio.TimeoutError:
+            raise RequestTimeout(
+                "timed out waiting for a free connection", method=request.method, url=request.describe_url
+            ) from None
         except httpx.TimeoutException as exc:
             raise RequestTimeout(
-                f"timed out: {exc.__class__.__name__}", method=request.method, url=request.describe()
+                f"timed out: {exc.__class__.__name__}", method=request.method, url=request.describe_url
             ) from None
         except httpx.TransportError as exc:
             raise ConnectionFailed(
-                f"connection failed: {exc.__class__.__name__}", method=request.method, url=request.describe()
+                f"connection failed: {exc.__class__.__name__}", method=request.method, url=request.describe_url
             ) from None
 
 
@@ -188,7 +194,7 @@ class AsyncOperationPager:
         self.unreachable: tuple[str, ...] = ()
 
     async def __aiter__(self) -> AsyncIterator[Operation]:
-        box: list[tuple[str, ...]] = []
+        box: builtins.list[tuple[str, ...]] = []
         steps = self._client._drive(self._plan, box)
         try:
             async for emit in steps:

@@ -62,7 +62,9 @@ class CredentialsTokenSource:
         return headers
 
     async def refresh_after_unauthenticated(self, sent: dict[str, str]) -> bool:
-        sent_token = sent.get("Authorization", "").removeprefix("Bearer ")
+        # google-auth's apply() writes "authorization" in lower case: look the header up case-insensitively.
+        sent_value = next((v for k, v in sent.items() if k.lower() == "authorization"), "")
+        sent_token = sent_value.removeprefix("Bearer ")
         await self._refresh(stale_token=sent_token)
         return True
 

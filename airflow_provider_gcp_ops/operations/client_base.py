@@ -30,19 +30,23 @@ USER_AGENT = "airflow-provider-gcp-ops"
 # The shortest read timeout we will use when a deadline is close: below it a request cannot complete anyway.
 MIN_READ_TIMEOUT_S = 0.5
 
-_EMULATOR_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9a-fA-F:.]+\]):\d{1,5}")
+_EMULATOR_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9a-fA-F:.]+\]):\d{1,5}"
+)
 
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Per-request timeouts in seconds. ``read`` also bounds each write and the wait for a pooled connection."""
+    """Per-request timeouts in seconds. ``read`` also bounds each write; ``pool`` the wait for a free connection
+    (async client: thousands of triggers may queue for the shared pool; that wait is ours, not the server's)."""
 
     connect: float = 10.0
     read: float = 60.0
+    pool: float = 120.0
 
     def __post_init__(self) -> None:
-        if not (self.connect > 0 and self.read > 0):
-            raise ValueError(f"timeouts must be positive, got connect={self.connect!r} read={self.read!r}")
+        if not (self.connect > 0 and self.read > 0 and self.pool > 0):
+            raise ValueError(f"timeouts must be positive, got {self!r}")
 
 
 def emulator_base_url(emulator_host: str | None) -> str | None:
@@ -157,7 +161,7 @@ class ClientBase:
         *,
         service: str | None = None,
         api_version: str | None = None,
-        filter: str | None = None,  # noqa: A002 - the API's own name
+        filter: str | None = None,
         page_size: int | None = None,
         return_partial_success: bool = False,
         max_results: int | None = None,
@@ -186,6 +190,13 @@ class ClientBase:
         if send.deadline is not None:
             read = min(read, max(MIN_READ_TIMEOUT_S, send.deadline - self.clock()))
         return read
+
+    def pool_timeout(self, send: Send[Any]) -> float:
+        """How long one request may queue for a connection: the pool timeout, never past the deadline."""
+        wait = self.timeouts.pool
+        if send.deadline is not None:
+            wait = min(wait, max(MIN_READ_TIMEOUT_S, send.deadline - self.clock()))
+        return wait
 
     def policy_for(self, send: Send[Any]) -> RetryPolicy:
         return self.retry.with_deadline(send.deadline) if send.deadline is not None else self.retry

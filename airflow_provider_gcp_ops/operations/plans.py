@@ -120,7 +120,7 @@ def _age(op: Operation, started: float, now: Callable[[], float], wall_now: Call
 def list_plan(
     coll: CollectionRef,
     *,
-    filter: str | None = None,  # noqa: A002 - the API's own name for it
+    filter: str | None = None,
     page_size: int | None = None,
     return_partial_success: bool = False,
     max_results: int | None = None,

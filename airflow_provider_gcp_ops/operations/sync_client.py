@@ -146,10 +146,12 @@ class OperationsClient(ClientBase):
                 allow_redirects=False,
             )
         except requests.Timeout as exc:
-            raise RequestTimeout(f"timed out: {exc.__class__.__name__}", method=request.method, url=request.describe()) from None
+            raise RequestTimeout(
+                f"timed out: {exc.__class__.__name__}", method=request.method, url=request.describe_url
+            ) from None
         except requests.ConnectionError as exc:
             raise ConnectionFailed(
-                f"connection failed: {exc.__class__.__name__}", method=request.method, url=request.describe()
+                f"connection failed: {exc.__class__.__name__}", method=request.method, url=request.describe_url
             ) from None
         except Exception as exc:
             _raise_auth_error(exc, request.method, request.describe())
@@ -200,4 +202,6 @@ def _raise_auth_error(exc: Exception, method: str, url: str) -> None:
             f"could not refresh Google credentials: {exc.__class__.__name__}", method=method, url=url
         ) from None
     if isinstance(exc, gexc.TransportError):
-        raise ConnectionFailed(f"token endpoint unreachable: {exc.__class__.__name__}", method=method, url=url) from None
+        raise ConnectionFailed(
+            f"token endpoint unreachable: {exc.__class__.__name__}", method=method, url=url
+        ) from None

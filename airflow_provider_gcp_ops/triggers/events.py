@@ -66,9 +66,8 @@ class OperationEvent:
             if not isinstance(payload.get(key), str):
                 raise MalformedEventError(f"trigger event field {key!r} must be a string, got {payload.get(key)!r}")
         operation = payload.get("operation")
-        if operation is not None:
-            if not isinstance(operation, Mapping) or operation.get("state") not in STATES:
-                raise MalformedEventError(f"trigger event operation summary is malformed: {operation!r}"[:300])
+        if operation is not None and (not isinstance(operation, Mapping) or operation.get("state") not in STATES):
+            raise MalformedEventError(f"trigger event operation summary is malformed: {operation!r}"[:300])
         if status == "done" and (operation is None or operation.get("state") == "running"):
             raise MalformedEventError("a 'done' trigger event must carry a finished operation")
         error_type = payload.get("error_type")

@@ -61,7 +61,7 @@ class OperationTrigger(BaseTrigger):
         cancel_on_kill: bool = True,
         max_outage_s: float = 1800.0,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.operation_name = operation_name
         self.service = service
         self.api_version = api_version
@@ -172,7 +172,9 @@ class OperationTrigger(BaseTrigger):
             return  # Airflow >= 3.3 calls on_kill() for this one
         state = await self.task_state()
         if state is None or state == DEFERRED:
-            self.log.info("Trigger for %s stopped (task state %s): not cancelling the operation", self.operation_name, state)
+            self.log.info(
+                "Trigger for %s stopped (task state %s): not cancelling the operation", self.operation_name, state
+            )
             return
         await self.cancel_remote(f"the task left the deferred state ({state}) while the trigger waited")
 
@@ -182,8 +184,8 @@ class OperationTrigger(BaseTrigger):
         if ti is None:
             return None
         try:
-            from asgiref.sync import sync_to_async
             from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+            from asgiref.sync import sync_to_async
 
             states = await sync_to_async(RuntimeTaskInstance.get_task_states)(
                 dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index

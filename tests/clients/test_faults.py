@@ -53,7 +53,9 @@ def test_stall_beyond_read_timeout_is_a_timeout_then_retried(flavour: Flavour, e
     assert len(flavour.sleeps) == 1
 
 
-@pytest.mark.parametrize(("kind", "error"), [("503", Unavailable), ("reset", ConnectionFailed), ("stall", RequestTimeout)])
+@pytest.mark.parametrize(
+    ("kind", "error"), [("503", Unavailable), ("reset", ConnectionFailed), ("stall", RequestTimeout)]
+)
 def test_retries_are_bounded_by_attempts(flavour: Flavour, emu: EmulatorServer, kind: str, error: type) -> None:
     created = emu.admin.create_operation(service="dataproc", duration_s=600)
     emu.admin.set_faults([{"route": "get", "kind": kind, "probability": 1.0, "stall_s": 5}])

@@ -52,7 +52,9 @@ def test_the_unprefixed_key_wins_and_empty_values_are_absent() -> None:
 
 
 def test_operator_chain_overrides_the_connections() -> None:
-    settings = parse_settings({"impersonation_chain": "a@p.iam.gserviceaccount.com"}, impersonation_chain=["t@p.iam.gserviceaccount.com"])
+    settings = parse_settings(
+        {"impersonation_chain": "a@p.iam.gserviceaccount.com"}, impersonation_chain=["t@p.iam.gserviceaccount.com"]
+    )
     assert settings.impersonation_chain == ("t@p.iam.gserviceaccount.com",)
 
 
@@ -100,7 +102,9 @@ def test_impersonation_chain_targets_the_last_account() -> None:
 
 
 def test_quota_project_is_applied() -> None:
-    credentials, _ = build_credentials(parse_settings({"keyfile_dict": service_account_info(), "quota_project_id": "billing"}))
+    credentials, _ = build_credentials(
+        parse_settings({"keyfile_dict": service_account_info(), "quota_project_id": "billing"})
+    )
     assert credentials.quota_project_id == "billing"
 
 

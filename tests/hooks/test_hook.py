@@ -18,7 +18,9 @@ from .keys import key_secret_fragments, service_account_info
 
 
 def _json_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, extra: dict[str, Any]) -> None:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "google_cloud_platform", "extra": extra}))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "google_cloud_platform", "extra": extra})
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +28,9 @@ def _no_env_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GCP_OPERATIONS_EMULATOR_HOST", raising=False)
 
 
-def test_sync_verbs_through_a_json_connection(monkeypatch: pytest.MonkeyPatch, gcp_ops_emulator: EmulatorServer) -> None:
+def test_sync_verbs_through_a_json_connection(
+    monkeypatch: pytest.MonkeyPatch, gcp_ops_emulator: EmulatorServer
+) -> None:
     _json_conn(monkeypatch, "google_cloud_default", {"emulator_host": gcp_ops_emulator.host})
     created = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600, cancel_delay_s=0.05)
     hook = GoogleOperationsHook()
@@ -52,7 +56,9 @@ def test_uri_connection_with_string_extras(monkeypatch: pytest.MonkeyPatch, gcp_
     assert gcp_ops_emulator.admin.stats()["operations"][created["name"]]["get"] == 1
 
 
-def test_env_var_points_the_hook_at_the_emulator(monkeypatch: pytest.MonkeyPatch, gcp_ops_emulator: EmulatorServer) -> None:
+def test_env_var_points_the_hook_at_the_emulator(
+    monkeypatch: pytest.MonkeyPatch, gcp_ops_emulator: EmulatorServer
+) -> None:
     monkeypatch.setenv("GCP_OPERATIONS_EMULATOR_HOST", gcp_ops_emulator.host)
     _json_conn(monkeypatch, "google_cloud_default", {})
     created = gcp_ops_emulator.admin.create_operation(service="spanner", duration_s=0)
@@ -84,7 +90,11 @@ def test_no_key_material_in_logs_or_errors(
 ) -> None:
     # A real key in the connection, a call that fails: nothing of the key may show in any log line or error.
     caplog.set_level(logging.DEBUG)
-    _json_conn(monkeypatch, "keyed", {"keyfile_dict": json.dumps(service_account_info()), "emulator_host": gcp_ops_emulator.host})
+    _json_conn(
+        monkeypatch,
+        "keyed",
+        {"keyfile_dict": json.dumps(service_account_info()), "emulator_host": gcp_ops_emulator.host},
+    )
     hook = GoogleOperationsHook(gcp_conn_id="keyed")
     with pytest.raises(NotFound) as info:
         hook.get_operation("projects/p/regions/us-central1/operations/missing", service="dataproc")

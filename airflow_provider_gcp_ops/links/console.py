@@ -14,9 +14,6 @@ operation; Airflow's task runner calls :meth:`get_link` in the worker when the t
 Cheap to import: operator modules import it at parse time.
 """
 
-# Imports inside functions are deliberate: DAG processors import this module on every parse.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -19,9 +19,6 @@ Deadline math (why the numbers are what they are):
   to yield its own ``timeout`` event, and then (framework behaviour) nothing is cancelled.
 """
 
-# Imports inside functions are deliberate: DAG processors import this module on every parse.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import time
@@ -116,7 +113,7 @@ def task_deadline(
         bounds.append((execution_timeout.total_seconds(), "execution_timeout"))
     if not bounds:
         bounds.append((DEFAULT_MAX_WAIT_S, "default"))
-    limit, bound = min(bounds)
+    limit, bound = min(bounds)  # on a tie "execution_timeout" sorts first: Airflow's own bound owns the case
     return Deadline(at=start + limit, bound=bound, limit_s=limit)
 
 

@@ -4,9 +4,6 @@ A 200 from ``:cancel`` proves nothing (Google: cancellation is best effort; the 
 Only a later ``done`` operation says how it ended, so by default the operator waits for that and classifies.
 """
 
-# Imports inside functions are deliberate: DAG processors import this module on every parse.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -3,9 +3,6 @@
 The task owns the operation it started: when the task is killed or times out, it cancels it (once).
 """
 
-# Imports inside functions are deliberate: DAG processors import this module on every parse.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import json
@@ -50,7 +47,7 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
             path="v1/projects/my-project/locations/europe-west1/batches",
             query={"batchId": "nightly-{{ ds_nodash }}"},
             body={"sparkBatch": {"mainClass": "org.example.Main", "jarFileUris": ["gs://bucket/app.jar"]}},
-            request_id="{{ run_id | replace(':', '_') | replace('+', '_') }}-{{ ti.try_number }}",
+            request_id="nightly-{{ ds_nodash }}-{{ ti.try_number }}",  # new try, new batch
         )
 
     The operation's name is pushed to XCom (key ``operation_name``) the moment the call returns, before any

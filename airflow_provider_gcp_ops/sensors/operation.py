@@ -1,8 +1,5 @@
 """``OperationSensor``: wait until a long-running operation is done (or succeeded, or cancelled)."""
 
-# Imports inside functions are deliberate: DAG processors import this module on every parse.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

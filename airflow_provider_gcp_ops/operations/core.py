@@ -47,7 +47,7 @@ _SNIPPET = 200
 class HttpRequest:
     """One HTTP request to make. ``has_body`` says whether to send ``json`` (a cancel may send ``{}``)."""
 
-    verb: Verb
+    verb: Verb | None  # None: a service's own method (StartOperationOperator), not an Operations verb
     method: str
     host: str
     path: str

@@ -268,7 +268,7 @@ def method_request(
             raise InvalidOperationNameError(f"body is {size} bytes, more than {MAX_BODY_BYTES}", None)
     return HttpRequest(
         # Not one of the five Operations verbs: ``verb`` is descriptive only (no client branches on it).
-        verb=None,  # type: ignore[arg-type]
+        verb=None,
         method=verb,
         host=call.host,
         path=call.path,

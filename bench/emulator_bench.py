@@ -147,7 +147,7 @@ def _worker(
 ) -> None:
     coro = _load(kind, host, paths, conns, auth, t_start, t_end)
     try:
-        import uvloop  # noqa: PLC0415 - optional, faster client loop
+        import uvloop
 
         results = uvloop.run(coro)
     except ImportError:

@@ -1,0 +1,373 @@
+"""``OperationsHousekeepingOperator``: cancel forgotten long-running operations and delete old records, on a schedule.
+
+What to do with each operation is decided by a pure function (:mod:`._housekeeping_plan`); this module lists,
+sends the planned requests concurrently, and reports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_gcp_ops.operators._common import OperationTaskMixin, seconds
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
+    from airflow_provider_gcp_ops.operations.model import Operation
+    from airflow_provider_gcp_ops.operations.names import CollectionRef
+    from airflow_provider_gcp_ops.operations.services import ServiceSpec
+    from airflow_provider_gcp_ops.operators._housekeeping_plan import PlannedAction, Report
+
+__all__ = ["MAX_CONCURRENCY", "OperationsHousekeepingOperator", "housekeeping_parents"]
+
+MAX_CONCURRENCY = 64  # the async client's shared pool has 64 connections: more would only queue
+_LOCATION_COLLECTIONS = ("regions", "locations")
+
+
+def housekeeping_parents(spec: ServiceSpec, project_id: str, locations: Sequence[str]) -> list[str]:
+    """The operation collections of ``project_id`` in ``locations`` for a service, from its name patterns.
+
+    Each pattern ``projects/*/{regions|locations}/*/operations/*`` gives one parent per location (Dataproc has
+    both: cluster operations live under ``regions/``, Serverless batch operations under ``locations/``). A
+    location the service treats as global, when the service also has project-level operations
+    (``projects/*/operations/*``, Dialogflow ES), means ``projects/{project}``. A service with neither (Spanner:
+    ``instances/*``) takes the first pattern's collection, the "location" being e.g. the instance id.
+    """
+    patterns = [p.removesuffix("/operations/*").split("/") for p in spec.name_patterns if p.endswith("/operations/*")]
+    project_level = any(len(p) == 2 for p in patterns)
+    located = [p[2] for p in patterns if len(p) == 4 and p[0] == "projects" and p[2] in _LOCATION_COLLECTIONS]
+    if not located:
+        located = [p[2] for p in patterns if len(p) == 4 and p[0] == "projects"][:1]
+    if not located and not project_level:
+        raise ValueError(f"{spec.title}: no project/location operation collection; pass parents= instead")
+    out: list[str] = []
+    for location in locations:
+        if project_level and (location in spec.global_locations or not located):
+            candidates = [f"projects/{project_id}"]
+        else:
+            candidates = [f"projects/{project_id}/{collection}/{location}" for collection in located]
+        out += [c for c in candidates if c not in out]
+    return out
+
+
+def _flag(value: object, what: str) -> bool:
+    """A bool, or its rendered template text (``"True"``/``"false"``): ``dry_run`` may come from a DAG param."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"{what} must be a boolean (or 'true'/'false'), got {value!r}")
+
+
+class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type: ignore[misc]
+    """Cancel operations running too long and delete old records of finished ones, across locations of a service.
+
+    For a scheduled "housekeeping" DAG. Per run:
+
+    1. **List** every operation under each parent (``parents=[...]``, or ``project_id`` + ``locations``), with the
+       server-side ``filter`` if you give one (its syntax is the service's).
+    2. **Plan** (a pure function, see :mod:`._housekeeping_plan`): a running operation whose age (now minus its
+       start time from the metadata) is at least ``cancel_running_older_than`` gets a cancel; a done operation
+       whose age (from its end time, else its start time) is at least ``delete_done_older_than`` and whose state
+       is in ``delete_states`` gets a delete. An operation whose age cannot be read from its metadata is skipped
+       with a reason, as is every action the service lacks (Dialogflow: no delete; Cloud Run, Composer: no
+       cancel): no request is sent for those. Oldest first, at most ``max_actions`` requests per run.
+    3. **Act** (unless ``dry_run``): the planned cancels and deletes, at most ``max_concurrency`` requests in
+       flight, on the async client (one shared connection pool; 429 / 503 are retried by the client's policy,
+       which waits at least what ``Retry-After`` / ``RetryInfo`` ask). One failing operation does not stop the
+       others: an operation gone meanwhile (NOT_FOUND) or one the server will not cancel (UNIMPLEMENTED, or
+       FAILED_PRECONDITION because it just finished) is skipped with a reason; anything else is an error.
+    4. **Report**: a JSON summary (XCom ``return_value``), also logged as a table. Then, when errors remain and
+       ``fail_on_errors`` (default), the task fails, after having done everything else.
+
+    Cancel is best effort: ``cancelled`` counts cancel requests the server accepted. The operation ends
+    (``done``, CANCELLED) later; the next run deletes its record once it is old enough.
+
+    The summary: ``service``, ``parents``, ``dry_run``, ``thresholds``, ``listed``, ``listed_by_state``,
+    ``untouched``, ``planned`` (``{"cancel": n, "delete": n}``), ``cancelled``, ``deleted``,
+    ``cancelled_examples``, ``deleted_examples``, ``skipped`` (``total``, ``by_reason``, ``examples`` per reason),
+    ``errors`` (``total``, ``examples``: ``{"name", "action", "error"}``), ``unreachable``, ``truncated_parents``,
+    ``now``, ``duration_s``. Examples are the first ``max_examples`` names of each kind; counts are complete.
+
+    :param service: service key of the service table (``dataproc``, ``datafusion``, ``dialogflow``, ...). Templated.
+    :param parents: operation collections to clean, e.g. ``["projects/p/regions/us-central1"]`` (``/operations``
+        optional; full resource names and REST URLs accepted). Templated.
+    :param project_id: with ``locations``, instead of ``parents``: every operation collection of the service in
+        those locations (Dataproc: both ``regions/{r}`` and ``locations/{r}``; Dialogflow ``global``:
+        ``projects/{p}``). Templated.
+    :param locations: see ``project_id``. Templated.
+    :param api_version: API version (default: the service's first).
+    :param filter: server-side list filter, in the service's syntax (e.g. Dataproc
+        ``status.state = RUNNING``); ``None`` lists everything. Templated.
+    :param cancel_running_older_than: cancel running operations at least this old (``timedelta`` or seconds);
+        ``None``: cancel nothing.
+    :param delete_done_older_than: delete records of done operations at least this old; ``None``: delete nothing.
+    :param delete_states: which done states may be deleted (default all: ``succeeded``, ``failed``,
+        ``cancelled``); e.g. leave out ``failed`` to keep failures for inspection.
+    :param dry_run: list and plan only, send no cancel or delete (default ``False``). Templated (``"true"`` /
+        ``"false"`` accepted, so it can come from a DAG param). Kept as the attribute ``is_dry_run``
+        (``BaseOperator.dry_run`` is a method).
+    :param max_concurrency: most requests in flight at once (default 8, at most 64).
+    :param max_actions: most cancel + delete requests per run (default 1000; the oldest go first); ``None``: no cap.
+    :param max_listed: most operations listed per parent (default 10,000); a parent that has more is named in
+        ``truncated_parents``. ``None``: no cap.
+    :param page_size: list page size (default: the server's).
+    :param fail_on_errors: fail the task at the end when any request failed (default ``True``).
+    :param max_examples: how many names the summary keeps per kind (default 10).
+    :param gcp_conn_id: Airflow connection (``google_cloud_default``: a missing connection means ADC).
+    :param impersonation_chain: service account to impersonate, or a chain. Templated.
+    """
+
+    template_fields: Sequence[str] = (
+        "service",
+        "parents",
+        "project_id",
+        "locations",
+        "filter",
+        "is_dry_run",
+        "gcp_conn_id",
+        "impersonation_chain",
+    )
+    ui_color = "#fff2cc"
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        parents: Sequence[str] | None = None,
+        project_id: str | None = None,
+        locations: Sequence[str] | None = None,
+        api_version: str | None = None,
+        filter: str | None = None,
+        cancel_running_older_than: float | timedelta | None = None,
+        delete_done_older_than: float | timedelta | None = None,
+        delete_states: Sequence[str] = ("succeeded", "failed", "cancelled"),
+        dry_run: bool | str = False,
+        max_concurrency: int = 8,
+        max_actions: int | None = 1000,
+        max_listed: int | None = 10_000,
+        page_size: int | None = None,
+        fail_on_errors: bool = True,
+        max_examples: int = 10,
+        gcp_conn_id: str = "google_cloud_default",
+        impersonation_chain: str | Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if parents is not None and (project_id is not None or locations is not None):
+            raise ValueError("pass either parents=[...] or project_id= with locations=[...], not both")
+        if parents is None and (project_id is None or not locations):
+            raise ValueError("pass parents=[...], or project_id= with a non-empty locations=[...]")
+        if isinstance(parents, str) or isinstance(locations, str):
+            raise ValueError("parents and locations are lists of strings, not a single string")
+        self.service = service
+        self.parents = list(parents) if parents is not None else None
+        self.project_id = project_id
+        self.locations = list(locations) if locations is not None else None
+        self.api_version = api_version
+        self.filter = filter
+        self.cancel_running_older_than = seconds(cancel_running_older_than, "cancel_running_older_than")
+        self.delete_done_older_than = seconds(delete_done_older_than, "delete_done_older_than")
+        if self.cancel_running_older_than is None and self.delete_done_older_than is None:
+            raise ValueError("nothing to do: set cancel_running_older_than and/or delete_done_older_than")
+        unknown = sorted(set(delete_states) - {"succeeded", "failed", "cancelled"})
+        if unknown:
+            raise ValueError(f"delete_states may hold 'succeeded', 'failed', 'cancelled'; got {unknown}")
+        self.delete_states = tuple(delete_states)
+        # Stored as ``is_dry_run``: ``BaseOperator.dry_run`` is a method.
+        self.is_dry_run = dry_run
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+            raise ValueError(f"max_concurrency must be an integer, got {max_concurrency!r}")
+        if not 1 <= max_concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"max_concurrency must be between 1 and {MAX_CONCURRENCY}, got {max_concurrency}")
+        self.max_concurrency = max_concurrency
+        for what, value in (("max_actions", max_actions), ("max_listed", max_listed), ("page_size", page_size)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError(f"{what} must be a non-negative integer or None, got {value!r}")
+        self.max_actions = max_actions
+        self.max_listed = max_listed
+        self.page_size = page_size
+        self.fail_on_errors = fail_on_errors
+        self.max_examples = max_examples
+        self.gcp_conn_id = gcp_conn_id
+        self.impersonation_chain = impersonation_chain
+        self.cancel_on_kill = False  # housekeeping owns no operation
+        self._init_state()
+
+    # -- execution -------------------------------------------------------------------------------------------
+    def _collections(self) -> list[CollectionRef]:
+        """Validate every parent before any request."""
+        from airflow_provider_gcp_ops.operations.names import resolve_collection
+        from airflow_provider_gcp_ops.operations.services import get_service
+
+        spec = get_service(self.service)
+        if self.parents is not None:
+            parents = list(self.parents)
+        else:
+            assert self.project_id is not None
+            assert self.locations is not None
+            parents = housekeeping_parents(spec, self.project_id, self.locations)
+        refs = [resolve_collection(p, service=spec.key, api_version=self.api_version) for p in parents]
+        return list({(r.parent, r.host): r for r in refs}.values())
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        import asyncio
+
+        from airflow.sdk.exceptions import AirflowException
+
+        from airflow_provider_gcp_ops.operations.services import Verb, get_service
+        from airflow_provider_gcp_ops.operators._housekeeping_plan import Report, format_table
+
+        dry_run = _flag(self.is_dry_run, "dry_run")
+        spec = get_service(self.service)
+        collections = self._collections()
+        report = Report(
+            service=spec.key,
+            parents=[c.parent for c in collections],
+            dry_run=dry_run,
+            thresholds={
+                "cancel_running_older_than_s": self.cancel_running_older_than,
+                "delete_done_older_than_s": self.delete_done_older_than,
+            },
+            max_examples=self.max_examples,
+        )
+        now = datetime.now(timezone.utc)
+        started = time.monotonic()
+        self.log.info(
+            "Housekeeping %s under %d parent(s)%s: %s",
+            spec.title,
+            len(collections),
+            " (dry run: nothing will be cancelled or deleted)" if dry_run else "",
+            ", ".join(report.parents),
+        )
+        asyncio.run(
+            self._run(
+                collections,
+                report,
+                now=now,
+                dry_run=dry_run,
+                can_cancel=spec.supports(Verb.CANCEL),
+                can_delete=spec.supports(Verb.DELETE),
+            )
+        )
+        summary = report.summary(now=now.isoformat(), duration_s=round(time.monotonic() - started, 3))
+        title = f"Operations housekeeping: {spec.title}{' (dry run)' if dry_run else ''}"
+        self.log.info("\n%s", format_table(title, report.table_rows()))
+        for error in report.errors:
+            self.log.warning("%s %s failed: %s", error["action"], error["name"], error["error"])
+        if report.error_count and self.fail_on_errors:
+            # The summary is part of the failure: a failed task pushes no return value.
+            raise AirflowException(
+                f"Housekeeping finished with {report.error_count} error(s) (fail_on_errors=True); "
+                f"first: {report.errors[0]['action']} {report.errors[0]['name']}: {report.errors[0]['error']}"
+            )
+        return summary
+
+    async def _run(
+        self,
+        collections: list[CollectionRef],
+        report: Report,
+        *,
+        now: datetime,
+        dry_run: bool,
+        can_cancel: bool,
+        can_delete: bool,
+    ) -> None:
+        import asyncio
+
+        from airflow_provider_gcp_ops.operators._housekeeping_plan import plan_housekeeping
+
+        gate = asyncio.Semaphore(self.max_concurrency)
+        async with self.hook().async_client() as client:
+            listings = await asyncio.gather(*(self._list(client, gate, c, report) for c in collections))
+            plan = plan_housekeeping(
+                (op for ops in listings for op in ops),
+                now=now,
+                cancel_running_older_than=self.cancel_running_older_than,
+                delete_done_older_than=self.delete_done_older_than,
+                can_cancel=can_cancel,
+                can_delete=can_delete,
+                delete_states=self.delete_states,
+                max_actions=self.max_actions,
+            )
+            report.add_plan(plan)
+            if dry_run:
+                for action in plan.actions:
+                    self.log.info("Dry run: would %s %s (age %.0f s)", action.verb, action.name, action.age_s)
+                return
+            # Outcomes are recorded in plan order (not completion order), so the summary's examples are stable.
+            outcomes = await asyncio.gather(*(self._act(client, gate, a) for a in plan.actions))
+        for action, outcome in zip(plan.actions, outcomes, strict=True):
+            if outcome is None:
+                report.performed(action)
+            elif isinstance(outcome, str):
+                report.skip(action.name, outcome)
+            else:
+                report.error(action.name, action.verb, outcome)
+
+    async def _list(
+        self, client: AsyncOperationsClient, gate: Any, coll: CollectionRef, report: Report
+    ) -> list[Operation]:
+        """Every operation of one collection (up to ``max_listed``); a failed listing is an error, not a crash."""
+        from airflow_provider_gcp_ops.operations.errors import OperationsError
+
+        cap = None if self.max_listed is None else self.max_listed + 1  # one more, to know whether there were more
+        ops: list[Operation] = []
+        try:
+            # One page request at a time per collection; the gate bounds requests across collections and actions.
+            async with gate:
+                pager = client.list(coll, filter=self.filter or None, page_size=self.page_size, max_results=cap)
+                async for op in pager:
+                    ops.append(op)
+        except OperationsError as exc:
+            self.log.warning("Listing %s failed: %s", coll.parent, exc)
+            report.error(coll.parent, "list", exc)
+            return []
+        for location in pager.unreachable:
+            if location not in report.unreachable:
+                report.unreachable.append(location)
+        if self.max_listed is not None and len(ops) > self.max_listed:
+            ops = ops[: self.max_listed]
+            report.truncated_parents.append(coll.parent)
+            self.log.warning("%s has more than max_listed=%d operations; the rest waits", coll.parent, self.max_listed)
+        self.log.info("Listed %d operation(s) under %s", len(ops), coll.parent)
+        return ops
+
+    async def _act(self, client: AsyncOperationsClient, gate: Any, action: PlannedAction) -> str | Exception | None:
+        """Send one planned request. ``None``: done; a reason: skipped; an exception: an error (never raised)."""
+        from airflow_provider_gcp_ops.operations.errors import FailedPrecondition, NotFound, Unimplemented
+
+        where = {"service": self.service, "api_version": self.api_version}
+        async with gate:
+            try:
+                if action.verb == "cancel":
+                    await client.cancel(action.name, **where)
+                else:
+                    await client.delete(action.name, **where)
+            except NotFound:
+                return "not_found"
+            except Unimplemented:
+                return "unimplemented_by_server"
+            except FailedPrecondition as exc:
+                if action.verb == "cancel":
+                    try:
+                        if (await client.get(action.name, **where)).done:
+                            return "finished_before_cancel"
+                    except Exception as again:
+                        return again
+                return exc
+            except Exception as exc:
+                return exc
+        self.log.info(
+            "%s %s (age %.0f s)",
+            "Cancel requested for" if action.verb == "cancel" else "Deleted",
+            action.name,
+            action.age_s,
+        )
+        return None

@@ -84,7 +84,8 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
        others: an operation gone meanwhile (NOT_FOUND) or one the server will not cancel (UNIMPLEMENTED, or
        FAILED_PRECONDITION because it just finished) is skipped with a reason; anything else is an error.
     4. **Report**: a JSON summary (XCom ``return_value``), also logged as a table. Then, when errors remain and
-       ``fail_on_errors`` (default), the task fails, after having done everything else.
+       ``fail_on_errors`` (default), the task fails, after having done everything else (the summary is pushed
+       to ``return_value`` all the same, for a downstream task with ``trigger_rule="all_done"``).
 
     Cancel is best effort: ``cancelled`` counts cancel requests the server accepted. The operation ends
     (``done``, CANCELLED) later; the next run deletes its record once it is old enough.
@@ -262,7 +263,10 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         for error in report.errors:
             self.log.warning("%s %s failed: %s", error["action"], error["name"], error["error"])
         if report.error_count and self.fail_on_errors:
-            # The summary is part of the failure: a failed task pushes no return value.
+            # A failing task returns nothing: push the summary ourselves, for a downstream reader (all_done).
+            ti = context.get("ti")
+            if ti is not None:
+                ti.xcom_push(key="return_value", value=summary)
             raise AirflowException(
                 f"Housekeeping finished with {report.error_count} error(s) (fail_on_errors=True); "
                 f"first: {report.errors[0]['action']} {report.errors[0]['name']}: {report.errors[0]['error']}"

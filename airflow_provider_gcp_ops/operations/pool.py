@@ -54,7 +54,7 @@ class SharedHttp:
     @contextlib.asynccontextmanager
     async def slot(self, wait_timeout: float) -> AsyncIterator[httpx.AsyncClient]:
         """A client with a free connection; waits at most ``wait_timeout`` s (``asyncio.TimeoutError``)."""
-        await asyncio.wait_for(self.gate.acquire(), timeout=wait_timeout)
+        await acquire_within(self.gate, wait_timeout)
         # Holding the gate guarantees a shard with a free slot: the gate counts exactly the free slots.
         shard = max(self.shards, key=lambda s: s.free)
         shard.free -= 1
@@ -67,6 +67,33 @@ class SharedHttp:
     async def aclose(self) -> None:
         for shard in self.shards:
             await shard.client.aclose()
+
+
+async def acquire_within(gate: asyncio.Semaphore, timeout: float) -> None:
+    """``gate.acquire()`` bounded by ``timeout``, without ``asyncio.wait_for``.
+
+    On Python <= 3.11, ``wait_for`` swallows a cancellation that arrives just as the inner future completes
+    (CPython gh-86296): a triggerer cancelling a trigger at that moment would be ignored and the trigger would
+    poll on forever. ``asyncio.wait`` never swallows a cancellation; a slot won in the race is given back.
+    """
+    if not gate.locked():
+        await gate.acquire()  # a free slot is taken at once, without suspending
+        return
+    waiter = asyncio.ensure_future(gate.acquire())
+    try:
+        done, _ = await asyncio.wait({waiter}, timeout=timeout)
+    except BaseException:
+        _abandon(gate, waiter)
+        raise
+    if not done:
+        _abandon(gate, waiter)
+        raise asyncio.TimeoutError(f"no free connection within {timeout:.1f} s")
+
+
+def _abandon(gate: asyncio.Semaphore, waiter: asyncio.Future[bool]) -> None:
+    """Stop waiting for a slot; if the slot was won meanwhile, give it back."""
+    if not waiter.cancel() and not waiter.cancelled() and waiter.exception() is None:
+        gate.release()
 
 
 def _new_client() -> httpx.AsyncClient:

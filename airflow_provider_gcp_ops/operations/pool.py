@@ -21,6 +21,7 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -90,7 +91,7 @@ async def acquire_within(gate: asyncio.Semaphore, timeout: float) -> None:
         raise asyncio.TimeoutError(f"no free connection within {timeout:.1f} s")
 
 
-def _abandon(gate: asyncio.Semaphore, waiter: asyncio.Future[bool]) -> None:
+def _abandon(gate: asyncio.Semaphore, waiter: asyncio.Future[Any]) -> None:
     """Stop waiting for a slot; if the slot was won meanwhile, give it back."""
     if not waiter.cancel() and not waiter.cancelled() and waiter.exception() is None:
         gate.release()

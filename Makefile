@@ -13,6 +13,7 @@ help:
 	@echo "make test            lint (ruff), types (mypy --strict), tests (pytest)"
 	@echo "make emulator        run the Operations emulator in the foreground (Ctrl-C to stop)"
 	@echo "make bench-emulator  measure the emulator's GET/s"
+	@echo "make demo            run every example DAG against the emulator and show what happened (about 1 min)"
 
 # (Re)install when pyproject.toml changes. The editable install keeps the provider's entry point registered.
 $(STAMP): pyproject.toml
@@ -36,6 +37,10 @@ test: lint typecheck unit
 
 emulator: $(STAMP)
 	$(PY) -m airflow_provider_gcp_ops.emulator --host 127.0.0.1 --port $${PORT:-8765}
+
+.PHONY: demo
+demo: $(STAMP)
+	$(PY) scripts/demo.py
 
 bench-emulator: $(STAMP)
 	$(PY) bench/emulator_bench.py

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,16 +16,10 @@ FAST_RETRY = RetryPolicy(max_attempts=4, initial_backoff=0.01, max_backoff=0.05,
 FAST_POLL = PollSchedule(initial=0.05, maximum=0.2)
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(host="127.0.0.1", port=0, auth=True, time_scale=1.0, seed=7) as server:
-        yield server
-
-
 @pytest.fixture
-def emu(emulator: EmulatorServer) -> EmulatorServer:
-    emulator.admin.reset()
-    return emulator
+def emu(gcp_ops_emulator: EmulatorServer) -> EmulatorServer:
+    """The plugin's emulator (one per session, reset before each test)."""
+    return gcp_ops_emulator
 
 
 def settings_for(emu: EmulatorServer, **overrides: Any) -> dict[str, Any]:

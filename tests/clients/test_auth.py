@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -39,7 +40,8 @@ def test_a_401_refreshes_once_and_retries(flavour: Flavour, emu: EmulatorServer)
     assert route_count(emu, "get", created["name"]) == 2
 
 
-def test_a_second_401_stands(flavour: Flavour, emu: EmulatorServer) -> None:
+def test_a_second_401_stands(flavour: Flavour, emu: EmulatorServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # urllib3, httpx, httpcore, google-auth: everything they log
     emu.admin.configure(rejected_tokens=[STALE, ALSO_STALE])
     created = emu.admin.create_operation(service="dataproc", duration_s=600)
     creds = ListCredentials(STALE, [ALSO_STALE, FRESH])
@@ -48,8 +50,10 @@ def test_a_second_401_stands(flavour: Flavour, emu: EmulatorServer) -> None:
         flavour.call("get", created["name"], service="dataproc")
     assert creds.refresh_count == 1
     assert route_count(emu, "get", created["name"]) == 2
+    assert caplog.records, "debug logging was captured"
     for token in (STALE, ALSO_STALE, FRESH):
         assert token not in str(info.value) and token not in repr(info.value)
+        assert token not in caplog.text
 
 
 async def test_concurrent_401s_share_one_refresh(emu: EmulatorServer) -> None:

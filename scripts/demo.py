@@ -38,6 +38,7 @@ PROJECT = "demo-project"
 TIMEOUT_S = 3  # the start example's execution_timeout in the demo (GCP_OPS_EXAMPLE_TIMEOUT_S)
 HOUR = 3600.0
 DAY = 24 * HOUR
+WAIT_S = 10.0  # the sensor example's operation, in the demo
 SETTLE_S = 15.0  # how long the final check waits for cancels to land (the emulator ends a cancel after ~0.5 s)
 
 
@@ -62,16 +63,21 @@ class Scenario:
     conf: dict[str, Any]
     run_state: str  # the DAG run's expected end: "success" or "failed"
     expect: list[Expect] = field(default_factory=list)
+    prepare: Callable[[], None] | None = None  # creates what must be fresh when the run starts; call just before
 
 
-def seed(admin: Any, project: str = PROJECT) -> list[Scenario]:
-    """Create the operations every example DAG acts on; return the scenarios in the order to run them."""
+def seed(admin: Any, project: str = PROJECT, wait_s: float = WAIT_S) -> list[Scenario]:
+    """Create the operations every example DAG acts on; return the scenarios in the order to run them.
+
+    ``wait_s``: how long the sensor example's operation runs, created by its scenario's ``prepare`` right before
+    the run, so that the sensor finds it running and really defers (``airflow dags test`` needs about 7 s to
+    reach the first poke; ``dag.test()`` in a warm process well under one).
+    """
 
     def op(service: str, **kw: Any) -> str:
         return str(admin.create_operation(service=service, project=project, **kw)["name"])
 
-    cancel_me = op("dataproc", location="us-central1", duration_s=HOUR, cancel_delay_s=0.5)
-    fusion = op("datafusion", location="europe-west1", duration_s=3, outcome={"response": {"name": "pipeline"}})
+    cancel_me = op("dataproc", location="us-central1", duration_s=HOUR, cancel_delay_s=0)
     delete_me = op("dataproc", location="us-central1", done=True)
     old_ago = {"created_ago_s": 10 * DAY}
     housekeeping = [
@@ -94,6 +100,19 @@ def seed(admin: Any, project: str = PROJECT) -> list[Scenario]:
         Expect("dialogflow: running (no timestamps)", "dialogflow", "RUNNING",
                name=op("dialogflow", location="global", duration_s=2 * DAY, created_ago_s=DAY)),
     ]  # fmt: skip
+    wait = Scenario(
+        "example_gcp_ops_wait_for_operation",
+        "deferrable sensor until it succeeds",
+        {},
+        "success",
+        [Expect(f"pipeline operation ({wait_s:g} s)", "datafusion", "SUCCEEDED")],
+    )
+
+    def start_the_pipeline() -> None:
+        name = op("datafusion", location="europe-west1", duration_s=wait_s, outcome={"response": {"name": "p"}})
+        wait.conf["operation_name"] = wait.expect[0].name = name
+
+    wait.prepare = start_the_pipeline
     return [
         Scenario(
             "example_gcp_ops_cancel_operation",
@@ -102,13 +121,7 @@ def seed(admin: Any, project: str = PROJECT) -> list[Scenario]:
             "success",
             [Expect("cluster operation to cancel", "dataproc", "CANCELLED", cancels=1, name=cancel_me)],
         ),
-        Scenario(
-            "example_gcp_ops_wait_for_operation",
-            "deferrable sensor until it succeeds",
-            {"operation_name": fusion},
-            "success",
-            [Expect("pipeline operation (3 s)", "datafusion", "SUCCEEDED", name=fusion)],
-        ),
+        wait,
         Scenario(
             "example_gcp_ops_start_with_timeout",
             f"start a workflow; execution_timeout ({TIMEOUT_S} s) cancels it",
@@ -202,9 +215,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _short(name: str, project: str = PROJECT) -> str:
-    """``regions/us-central1/operations/e3e70682…``: enough to recognise an operation in a table."""
-    head, _, op_id = name.removeprefix(f"projects/{project}/").rpartition("/operations/")
-    return f"{head}/operations/{op_id[:8]}…" if len(op_id) > 12 else name
+    """``regions/us-central1/operations/…6fbed82c``: enough to recognise an operation in a table."""
+    parent, _, op_id = name.rpartition("operations/")
+    parent = parent.removeprefix(f"projects/{project}").strip("/")
+    return f"{parent + '/' if parent else ''}operations/{op_id if len(op_id) <= 12 else '…' + op_id[-8:]}"
 
 
 def operations_table(rows: Sequence[Row]) -> str:
@@ -318,12 +332,14 @@ def run_demo(home: Path, children: list[subprocess.Popen[Any]], step: Callable[[
             return False
         with EmulatorAdmin(f"http://{host}") as admin:
             scenarios = seed(admin)
-            seeded = sum(1 for s in scenarios for e in s.expect if e.name)
+            seeded = sum(1 for s in scenarios for e in s.expect if e.name) + 1  # + the sensor's, made later
             step(f"seeded {seeded} operations (Dataproc, Data Fusion, Dialogflow, Data Lineage) in {PROJECT}")
             runs: list[list[str]] = []
             for scenario in scenarios:
                 t0 = time.monotonic()
                 log = home / f"{scenario.dag_id}.log"
+                if scenario.prepare is not None:
+                    scenario.prepare()
                 conf = json.dumps(scenario.conf)
                 step(f"airflow dags test {scenario.dag_id} -c '{conf}'")
                 rc = run_logged([airflow, "dags", "test", scenario.dag_id, "-c", conf], env, log, children)
@@ -380,11 +396,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_in_process(
-    admin: Any, run: Callable[[str, dict[str, Any]], str], project: str = PROJECT
+    admin: Any, run: Callable[[str, dict[str, Any]], str], project: str = PROJECT, wait_s: float = WAIT_S
 ) -> tuple[list[Scenario], dict[str, str], list[Row]]:
     """The same scenario with another runner (``run(dag_id, conf) -> run state``): for the tests."""
-    scenarios = seed(admin, project)
-    states = {s.dag_id: run(s.dag_id, s.conf) for s in scenarios}
+    scenarios = seed(admin, project, wait_s)
+    states: dict[str, str] = {}
+    for scenario in scenarios:
+        if scenario.prepare is not None:
+            scenario.prepare()
+        states[scenario.dag_id] = run(scenario.dag_id, scenario.conf)
     return scenarios, states, check(admin, scenarios)
 
 

@@ -251,10 +251,9 @@ class Report:
         rows: list[tuple[str, str]] = [("listed", str(self.listed))]
         rows += [(f"  {state}", str(n)) for state, n in sorted(self.by_state.items())]
         rows.append(("untouched (younger than the thresholds)", str(self.untouched)))
-        for verb, past in ((CANCEL, "cancel requested"), (DELETE, "deleted")):
-            planned = self.planned[verb]
-            rows.append((f"{verb}: planned", str(planned)))
-            rows.append((f"{verb}: {'none sent (dry run)' if self.dry_run else past}", str(self.done[verb])))
+        for verb, past in ((CANCEL, "cancels accepted by the server"), (DELETE, "records deleted")):
+            rows.append((f"{verb}s planned", str(self.planned[verb])))
+            rows.append(("  none sent (dry run)" if self.dry_run else f"  {past}", str(self.done[verb])))
         rows.append(("skipped", str(sum(self.skipped.values()))))
         rows += [(f"  {reason}: {REASONS.get(reason, '')}", str(n)) for reason, n in sorted(self.skipped.items())]
         rows.append(("errors", str(self.error_count)))

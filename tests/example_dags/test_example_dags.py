@@ -84,12 +84,17 @@ def test_every_example_dag_end_to_end_against_the_emulator(
         dagrun = bag.dags[dag_id].test(run_conf=conf)
         return str(getattr(dagrun.state, "value", dagrun.state))
 
-    scenarios, states, rows = demo.run_in_process(gcp_ops_emulator_env.admin, run)
+    # The sensor's operation runs 3 s: the first poke (in the worker) finds it running, the trigger sees it end.
+    scenarios, states, rows = demo.run_in_process(gcp_ops_emulator_env.admin, run, wait_s=3)
 
     assert {s.dag_id for s in scenarios} == DAG_IDS
     assert states == {s.dag_id: s.run_state for s in scenarios}
     assert [r for r in rows if not r.ok] == []
-    assert len(rows) >= 13
+    assert len(rows) == 13
+    # The sensor deferred: a GET from its poke in the worker, at least one from the trigger.
+    [sensed] = [e.name for s in scenarios for e in s.expect if s.dag_id == "example_gcp_ops_wait_for_operation"]
+    gets = [r for r in gcp_ops_emulator_env.admin.history(sensed)["requests"] if r["verb"] == "get"]
+    assert len(gets) >= 2
 
 
 def test_the_check_reports_what_did_not_happen(gcp_ops_emulator: Any) -> None:

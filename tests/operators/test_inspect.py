@@ -122,3 +122,22 @@ def test_an_invalid_parent_fails_before_any_request(gcp_ops_emulator_env: Any) -
 def test_list_parameters_are_validated_when_the_dag_is_built() -> None:
     with pytest.raises(ValueError, match="max_results"):
         ListOperationsOperator(task_id="x", parent="projects/p/regions/r", max_results=-1)
+
+
+def test_these_operator_modules_import_cheaply() -> None:
+    """Like ``test_import_cost``: DAG processors import them on every parse; no HTTP, auth, hook or library."""
+    import subprocess
+    import sys
+
+    from .test_import_cost import NEVER, _matches
+
+    probe = (
+        "import sys, json, airflow.sdk\n"
+        "import airflow_provider_gcp_ops.operators.inspect, airflow_provider_gcp_ops.operators.delete\n"
+        "import airflow_provider_gcp_ops.operators.housekeeping\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    modules = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [m for m in modules if _matches(m, NEVER)] == []
+    assert "airflow_provider_gcp_ops.operators._housekeeping_plan" not in modules

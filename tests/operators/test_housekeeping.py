@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -211,3 +212,37 @@ def test_parameters_are_validated_when_the_dag_is_built(kwargs: dict[str, Any], 
     kwargs.setdefault("cancel_running_older_than", 60)
     with pytest.raises(ValueError, match=match):
         OperationsHousekeepingOperator(task_id="x", service="dataproc", **kwargs)
+
+
+def test_a_connection_from_the_environment_is_read_in_the_async_path(
+    gcp_ops_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The async client gets its connection with ``aget_connection`` inside the task: here an env connection."""
+    emu = gcp_ops_emulator
+    monkeypatch.delenv("GCP_OPERATIONS_EMULATOR_HOST", raising=False)
+    conn = {"conn_type": "google_cloud_platform", "extra": {"emulator_host": emu.host}}
+    monkeypatch.setenv("AIRFLOW_CONN_HOUSEKEEPING_EMULATOR", json.dumps(conn))
+    [old] = _seed(emu, 1, service="datalineage", done=True, created_ago_s=30 * DAY)
+    dr = _run(
+        service="datalineage",
+        parents=["projects/demo-project/locations/us-central1"],
+        gcp_conn_id="housekeeping_emulator",
+    )
+    assert ti_state(dr, "hk") == "success"
+    assert _fate(emu, old) == (False, True)
+
+
+def test_execution_timeout_interrupts_the_run(gcp_ops_emulator_env: Any) -> None:
+    emu = gcp_ops_emulator_env
+    _seed(emu, 30, service="datalineage", done=True, created_ago_s=30 * DAY)
+    emu.admin.configure(latency_s=0.5)  # 30 deletes one at a time: 15 s, far beyond the timeout
+    started = time.monotonic()
+    dr = _run(
+        service="datalineage",
+        parents=["projects/demo-project/locations/us-central1"],
+        max_concurrency=1,
+        execution_timeout=timedelta(seconds=2),
+    )
+    assert ti_state(dr, "hk") == "failed"
+    assert time.monotonic() - started < 10
+    assert emu.admin.stats()["operations_deleted"] < 30

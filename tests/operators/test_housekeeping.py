@@ -60,6 +60,10 @@ def test_two_thousand_operations_across_pages_under_faults_with_bounded_concurre
     young_running = _seed(emu, 300, location="europe-west1", duration_s=10 * DAY, **project)
     old_done = _seed(emu, 600, location="europe-west1", done=True, created_ago_s=10 * DAY, **project)
     young_done = _seed(emu, 800, location="us-central1", done=True, created_ago_s=2 * DAY, **project)
+    # Requests an earlier test left on the server (a stall, a timeout) would count in max_in_flight: let them end.
+    quiet_by = time.monotonic() + 30
+    while emu.admin.stats()["in_flight"] > 0 and time.monotonic() < quiet_by:
+        time.sleep(0.1)
     emu.admin.configure(latency_s=0.02)
     emu.admin.set_faults(
         [

@@ -34,6 +34,10 @@ from airflow_provider_gcp_ops.triggers.events import OperationEvent
 
 USER_ACTION_CANCEL_MSG = "__airflow_user_action__"  # airflow.jobs.triggerer_job_runner._USER_ACTION_CANCEL_MSG
 DEFERRED = "deferred"
+XCOM_OPERATION = "gcp_operation"  # links.console.XCOM_KEY: every try of our tasks pushes {"name": ...} before deferring
+# A lookup through the triggerer's supervisor is never answered while the triggerer shuts down: without a bound
+# the cancelled trigger would hang there until the supervisor escalates to SIGKILL (seen: 20 s per restart).
+LOOKUP_TIMEOUT_S = 5.0
 
 # on_kill is best effort and quick: one cancel with a short timeout, a warning if it fails.
 KILL_TIMEOUTS = Timeouts(connect=5.0, read=10.0)
@@ -171,12 +175,38 @@ class OperationTrigger(BaseTrigger):
         if exc.args and exc.args[0] == USER_ACTION_CANCEL_MSG:
             return  # Airflow >= 3.3 calls on_kill() for this one
         state = await self.task_state()
+        if state == DEFERRED and await self._rerun_watches_another_operation():
+            # Cleared, re-run and deferred again (on a new operation) before this trigger was stopped: about 1 s
+            # on Airflow 3.2, shorter than the triggerer's reconciliation, so the state alone reads "deferred".
+            await self.cancel_remote("the task was cleared and its new try waits for another operation")
+            return
         if state is None or state == DEFERRED:
             self.log.info(
                 "Trigger for %s stopped (task state %s): not cancelling the operation", self.operation_name, state
             )
             return
         await self.cancel_remote(f"the task left the deferred state ({state}) while the trigger waited")
+
+    async def _rerun_watches_another_operation(self) -> bool:
+        """Whether the task's current try recorded a different operation than this trigger's (unknown: False)."""
+        ti = self.task_instance
+        if ti is None:
+            return False
+        try:
+            from airflow.sdk.execution_time.xcom import XCom
+            from asgiref.sync import sync_to_async
+
+            current = await asyncio.wait_for(
+                sync_to_async(XCom.get_one)(
+                    key=XCOM_OPERATION, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index
+                ),
+                timeout=LOOKUP_TIMEOUT_S,
+            )
+        except Exception as exc:  # unknown is never a cancel
+            self.log.warning("Could not look up the operation of task %s: %s", ti.task_id, exc)
+            return False
+        name = current.get("name") if isinstance(current, dict) else None
+        return isinstance(name, str) and name != self.operation_name
 
     async def task_state(self) -> str | None:
         """The task instance's current state, or ``None`` when it cannot be known (then nothing is cancelled)."""
@@ -187,10 +217,13 @@ class OperationTrigger(BaseTrigger):
             from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
             from asgiref.sync import sync_to_async
 
-            states = await sync_to_async(RuntimeTaskInstance.get_task_states)(
-                dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+            states = await asyncio.wait_for(
+                sync_to_async(RuntimeTaskInstance.get_task_states)(
+                    dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+                ),
+                timeout=LOOKUP_TIMEOUT_S,
             )
-        except Exception as exc:  # the lookup failing must never turn into a cancel
+        except Exception as exc:  # the lookup failing (or timing out) must never turn into a cancel
             self.log.warning("Could not look up the state of task %s: %s", ti.task_id, exc)
             return None
         state = states.get(ti.run_id, {}).get(ti.task_id)

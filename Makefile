@@ -7,12 +7,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck unit emulator bench-emulator clean
+.PHONY: help venv test lint typecheck unit emulator bench-emulator clean test-system test-compat compat-venv
 
 help:
 	@echo "make test            lint (ruff), types (mypy --strict), tests (pytest)"
 	@echo "make emulator        run the Operations emulator in the foreground (Ctrl-C to stop)"
 	@echo "make bench-emulator  measure the emulator's GET/s"
+	@echo "make test-system     every kill path in a real Airflow deployment (api-server, scheduler, triggerer)"
+	@echo "make test-compat     unit + system tests on the oldest supported Airflow (COMPAT_AIRFLOW, own venv)"
 	@echo "make demo            run every example DAG against the emulator and show what happened (about 1 min)"
 
 # (Re)install when pyproject.toml changes. The editable install keeps the provider's entry point registered.
@@ -35,6 +37,21 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# A real Airflow deployment per run (SQLite + LocalExecutor, 127.0.0.1 only); about 3 min.
+test-system: $(STAMP)
+	$(VENV)/bin/pytest -q -m system tests/system -p no:cacheprovider
+
+# The oldest supported Airflow in .venv-compat, pinned by constraints/airflow-$(COMPAT_AIRFLOW).txt.
+COMPAT_AIRFLOW ?= 3.2.2
+COMPAT_VENV := .venv-compat
+
+compat-venv:
+	PYTHON=$(PYTHON) bash scripts/compat_env.sh $(COMPAT_AIRFLOW) $(COMPAT_VENV)
+
+test-compat: compat-venv
+	$(COMPAT_VENV)/bin/pytest -q
+	$(COMPAT_VENV)/bin/pytest -q -m system tests/system -p no:cacheprovider
+
 emulator: $(STAMP)
 	$(PY) -m airflow_provider_gcp_ops.emulator --host 127.0.0.1 --port $${PORT:-8765}
 
@@ -46,4 +63,4 @@ bench-emulator: $(STAMP)
 	$(PY) bench/emulator_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results
+	rm -rf $(VENV) $(COMPAT_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results

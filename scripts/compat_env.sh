@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Build (or reuse) a virtualenv with one older Airflow 3 release, this package (editable) and its dev extras,
+# pinned by constraints/airflow-<version>.txt: a freeze of an environment where the whole test suite passed.
+# Airflow's own constraint files are not reachable here; without pins an old minor resolves against today's
+# libraries and does not run (see README, "Airflow versions").
+#
+#   scripts/compat_env.sh [VERSION] [VENV]      defaults: 3.2.2 .venv-compat
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VERSION="${1:-3.2.2}"
+VENV="${2:-.venv-compat}"
+PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+CONSTRAINTS="constraints/airflow-${VERSION}.txt"
+
+if [[ ! -f "$CONSTRAINTS" ]]; then
+  echo "no $CONSTRAINTS: Airflow $VERSION is not a tested version" >&2
+  exit 2
+fi
+
+# Reinstall only when the version, pyproject.toml or the constraints change.
+KEY="$(cat pyproject.toml "$CONSTRAINTS" | sha256sum | cut -c1-16)"
+STAMP="$VENV/.installed-$VERSION-$KEY"
+if [[ -f "$STAMP" ]]; then
+  exit 0
+fi
+
+rm -rf "$VENV"
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade "pip>=24"
+"$VENV/bin/python" -m pip install --quiet -c "$CONSTRAINTS" "apache-airflow==$VERSION" -e ".[dev]"
+"$VENV/bin/python" -m pip check
+got="$("$VENV/bin/python" -c 'import airflow; print(airflow.__version__)')"
+if [[ "$got" != "$VERSION" ]]; then
+  echo "expected Airflow $VERSION in $VENV, got $got" >&2
+  exit 1
+fi
+touch "$STAMP"
+echo "$VENV: Airflow $VERSION"

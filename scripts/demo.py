@@ -234,8 +234,36 @@ class Stop(Exception):
     """A signal asked us to stop."""
 
 
+class _Signals:
+    """Stop signals become :class:`Stop`, except while a child is being started and recorded (see :func:`_spawn`)."""
+
+    holding = False
+    pending: int | None = None
+
+
 def _raise_stop(signum: int, _frame: object) -> None:
+    if _Signals.holding:
+        _Signals.pending = signum
+        return
     raise Stop(signal.Signals(signum).name)
+
+
+def _spawn(children: list[subprocess.Popen[Any]], argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    """Start a child in its own process group and record it for clean-up.
+
+    A stop signal that arrived between the fork and the recording would leave a child running that nobody stops
+    (an ``airflow db migrate`` re-creating the deleted ``AIRFLOW_HOME``, say): it is held back until then.
+    """
+    _Signals.holding = True
+    try:
+        proc = subprocess.Popen(argv, start_new_session=True, **kwargs)  # noqa: S603 - our interpreter, our airflow
+        children.append(proc)
+    finally:
+        _Signals.holding = False
+    if _Signals.pending is not None:
+        signum, _Signals.pending = _Signals.pending, None
+        raise Stop(signal.Signals(signum).name)
+    return proc
 
 
 def _kill_group(proc: subprocess.Popen[Any], grace_s: float = 5.0) -> None:
@@ -255,13 +283,8 @@ def _kill_group(proc: subprocess.Popen[Any], grace_s: float = 5.0) -> None:
 def emulator(log_path: Path, children: list[subprocess.Popen[Any]]) -> Iterator[str]:
     """The emulator CLI in its own process group; yields ``host:port``; always stopped on the way out."""
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "airflow_provider_gcp_ops.emulator", "--host", "127.0.0.1", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            start_new_session=True,
-        )
-    children.append(proc)
+        argv = [sys.executable, "-m", "airflow_provider_gcp_ops.emulator", "--host", "127.0.0.1", "--port", "0"]
+        proc = _spawn(children, argv, stdout=subprocess.PIPE, stderr=log)
     try:
         assert proc.stdout is not None
         selector = selectors.DefaultSelector()
@@ -277,12 +300,13 @@ def emulator(log_path: Path, children: list[subprocess.Popen[Any]]) -> Iterator[
     finally:
         _kill_group(proc)
         children.remove(proc)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def run_logged(argv: Sequence[str], env: dict[str, str], log_path: Path, children: list[subprocess.Popen[Any]]) -> int:
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
-        children.append(proc)
+        proc = _spawn(children, argv, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             return proc.wait()
         finally:

@@ -163,3 +163,5 @@ def test_the_demo_stops_the_emulator_and_cleans_up_on_sigterm() -> None:
     assert "stopped by SIGTERM" in rest
     assert not _accepts(host)
     assert not Path(home).exists()
+    time.sleep(2)  # no child left behind to re-create it (airflow writes airflow.cfg into a missing home)
+    assert not Path(home).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from airflow_provider_gcp_ops.emulator import EmulatorServer
 from airflow_provider_gcp_ops.operations import pool
@@ -11,7 +12,18 @@ from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClie
 from .conftest import settings_for
 
 
+def _drained(emu: EmulatorServer, timeout: float = 15.0) -> None:
+    """Wait until no request of an earlier test is still held by the server (a stall fault may run on), then
+    reset, so that max_in_flight counts only this test's requests."""
+    deadline = time.monotonic() + timeout
+    while emu.admin.stats()["in_flight"] > 0:
+        assert time.monotonic() < deadline, "the emulator still holds requests of an earlier test"
+        time.sleep(0.05)
+    emu.admin.reset()
+
+
 async def test_a_thousand_concurrent_clients_share_one_pool(emu: EmulatorServer) -> None:
+    _drained(emu)
     names = [emu.admin.create_operation(service="aiplatform", duration_s=600)["name"] for _ in range(50)]
     emu.admin.configure(latency_s=0.02)  # each request takes time, so max_in_flight measures our concurrency
     pools_seen: set[int] = set()

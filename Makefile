@@ -7,12 +7,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck unit emulator bench-emulator clean test-system test-compat compat-venv
+.PHONY: help venv test lint typecheck unit emulator bench-emulator clean test-system test-compat compat-venv bench chaos
 
 help:
 	@echo "make test            lint (ruff), types (mypy --strict), tests (pytest)"
 	@echo "make emulator        run the Operations emulator in the foreground (Ctrl-C to stop)"
 	@echo "make bench-emulator  measure the emulator's GET/s"
+	@echo "make bench           every benchmark against its peer, one table (about 6 min; bench/results/*.json)"
+	@echo "make chaos           1,000 cancels and waits under 30 % injected faults, stalls vs deadlines (about 2 min)"
 	@echo "make test-system     every kill path in a real Airflow deployment (api-server, scheduler, triggerer)"
 	@echo "make test-compat     unit + system tests on the oldest supported Airflow (COMPAT_AIRFLOW, own venv)"
 	@echo "make demo            run every example DAG against the emulator and show what happened (about 1 min)"
@@ -61,6 +63,13 @@ demo: $(STAMP)
 
 bench-emulator: $(STAMP)
 	$(PY) bench/emulator_bench.py
+
+# Ratios against a peer measured in the same run (the machine is noisy); prints one table, writes bench/results/.
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+chaos: $(STAMP)
+	$(PY) bench/chaos.py
 
 clean:
 	rm -rf $(VENV) $(COMPAT_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results

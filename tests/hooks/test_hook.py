@@ -76,13 +76,15 @@ async def test_async_twins_resolve_the_connection_without_blocking(
     monkeypatch: pytest.MonkeyPatch, gcp_ops_emulator: EmulatorServer
 ) -> None:
     _json_conn(monkeypatch, "google_cloud_default", {"emulator_host": gcp_ops_emulator.host})
-    created = gcp_ops_emulator.admin.create_operation(service="aiplatform", duration_s=0.3)
+    running = gcp_ops_emulator.admin.create_operation(service="aiplatform", duration_s=600)
+    short = gcp_ops_emulator.admin.create_operation(service="aiplatform", duration_s=0.3)
     hook = GoogleOperationsHook()
-    assert (await hook.aget_operation(created["name"], service="aiplatform")).state is OperationState.RUNNING
-    done = await hook.await_for_operation(created["name"], service="aiplatform", timeout=10)
+    assert (await hook.aget_operation(running["name"], service="aiplatform")).state is OperationState.RUNNING
+    done = await hook.await_for_operation(short["name"], service="aiplatform", timeout=10)
     assert done.state is OperationState.SUCCEEDED
-    parent = created["name"].rsplit("/operations/", 1)[0]
-    assert [op.name for op in await hook.alist_operations(parent, service="aiplatform")] == [created["name"]]
+    parent = running["name"].rsplit("/operations/", 1)[0]
+    listed = [op.name for op in await hook.alist_operations(parent, service="aiplatform")]
+    assert listed == [running["name"], short["name"]]
 
 
 def test_no_key_material_in_logs_or_errors(

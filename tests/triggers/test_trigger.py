@@ -79,7 +79,7 @@ async def test_deadline_yields_timeout_with_the_last_state(gcp_ops_emulator: Emu
     event = await first_event(make_trigger(op["name"], deadline=time.time() + 0.6))
     elapsed = time.monotonic() - started
     assert event.status == "timeout" and event.state == "running"
-    assert 0.5 <= elapsed < 2.0
+    assert 0.5 <= elapsed < 5.0  # at the deadline, not before; the upper bound only catches a hang
     assert cancels(gcp_ops_emulator, op["name"]) == 0  # the task cancels on resume, not the trigger
 
 

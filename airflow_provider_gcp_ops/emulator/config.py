@@ -1,4 +1,5 @@
-"""Runtime configuration (``PUT /emulator/v1/config``): auth, time scale, denied projects, rejected tokens, limits."""
+"""Runtime configuration (``PUT /emulator/v1/config``): auth, time scale, denied projects, rejected tokens, limits,
+latency, request quota."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ CONFIG_KEYS = (
     "default_page_size",
     "max_page_size",
     "latency_s",
+    "rate_limit_per_s",
 )
 
 
@@ -33,6 +35,7 @@ class EmulatorConfig:
     default_page_size: int = 100  # list pageSize when absent or 0
     max_page_size: int = 1000  # larger pageSize values are coerced down (AIP-158)
     latency_s: float = 0.0  # every Google-route request waits this long (real seconds) before it is served
+    rate_limit_per_s: float = 0.0  # quota on Google-route requests (token bucket, see ratelimit.py); 0 = none
 
     def updated(self, data: object) -> EmulatorConfig:
         """A copy with the keys of ``data`` applied. Raises :class:`ConfigError` with a clear message."""
@@ -60,6 +63,7 @@ class EmulatorConfig:
             "default_page_size": self.default_page_size,
             "max_page_size": self.max_page_size,
             "latency_s": self.latency_s,
+            "rate_limit_per_s": self.rate_limit_per_s,
         }
 
 
@@ -75,6 +79,10 @@ def _validate(key: str, value: object) -> object:
     if key == "latency_s":
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 3600:
             raise ConfigError("'latency_s' must be a number of seconds between 0 and 3600")
+        return float(value)
+    if key == "rate_limit_per_s":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1e6:
+            raise ConfigError("'rate_limit_per_s' must be a number of requests per second between 0 and 1000000")
         return float(value)
     if key in ("default_page_size", "max_page_size"):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1 or value > 100_000:

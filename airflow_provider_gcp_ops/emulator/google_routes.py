@@ -6,8 +6,9 @@
     POST   /{ver}/{name}:cancel          CancelOperation    -> {}
     POST   /{ver}/{name}:wait            WaitOperation      (timeout in the query or the body, per service)
 
-A request goes through: route parsing (unmapped URL: Google's HTML 404) -> fault injection -> auth (401) ->
-denied project (403) -> missing verb (501) -> unknown operation (404) -> the verb.
+A request goes through: route parsing (unmapped URL: Google's HTML 404) -> the request quota (429 when
+``rate_limit_per_s`` is set, see ``ratelimit.py``) -> fault injection -> auth (401) -> denied project (403) ->
+missing verb (501) -> unknown operation (404) -> the verb.
 """
 
 from __future__ import annotations
@@ -115,8 +116,13 @@ class OperationsApi:
         status: int | None = None
         try:
             state.stats.count_request(route.verb.value, None if route.verb is Verb.LIST else route.name)
-            fault = state.faults.decide(route.verb.value, route.path)
             response: Response | None = None
+            quota_wait = state.rate_limiter.take()
+            if quota_wait > 0:  # over the quota: refused before anything else (and before any fault draw)
+                state.stats.rate_limited += 1
+                response = _quota_exceeded(route, specs[0], quota_wait)
+            else:
+                fault = state.faults.decide(route.verb.value, route.path)
             if fault is not None:
                 state.stats.count_fault(fault.kind.value)
                 response = await self._fault(fault, route, specs[0])
@@ -159,27 +165,7 @@ class OperationsApi:
     async def _fault(self, fault: FaultRule, route: Route, spec: ServiceSpec) -> Response | None:
         kind = fault.kind
         if kind is FaultKind.TOO_MANY_REQUESTS:
-            host = spec.host
-            project = _project_of(route.name)
-            details = [
-                wire.error_info(
-                    "RATE_LIMIT_EXCEEDED",
-                    metadata={
-                        "service": host,
-                        "quota_metric": f"{host}/read_requests",
-                        "quota_limit": "ReadRequestsPerMinutePerProject",
-                        "quota_location": "global",
-                        "consumer": f"projects/{project}",
-                    },
-                ),
-                wire.retry_info(fault.retry_after_s),
-            ]
-            message = (
-                "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' "
-                f"of service '{host}' for consumer 'projects/{project}'."
-            )
-            headers = {"retry-after": wire.retry_after_header(fault.retry_after_s)}
-            return google_error(RpcCode.RESOURCE_EXHAUSTED, message, details, headers)
+            return _quota_exceeded(route, spec, fault.retry_after_s)
         if kind is FaultKind.INTERNAL:
             return google_error(RpcCode.INTERNAL, "Internal error encountered.")
         if kind is FaultKind.BAD_GATEWAY:
@@ -380,6 +366,31 @@ class OperationsApi:
             until_done = state.clock.real_seconds_until(current.terminal()[1])
             if not await state.sleep(min(remaining, until_done + 0.001, 0.25)):
                 return json_response(current.as_json(state.clock.now()))
+
+
+def _quota_exceeded(route: Route, spec: ServiceSpec, retry_after_s: float) -> Response:
+    """429 RESOURCE_EXHAUSTED as Google's quota errors: ErrorInfo RATE_LIMIT_EXCEEDED, RetryInfo, Retry-After."""
+    host = spec.host
+    project = _project_of(route.name)
+    details = [
+        wire.error_info(
+            "RATE_LIMIT_EXCEEDED",
+            metadata={
+                "service": host,
+                "quota_metric": f"{host}/read_requests",
+                "quota_limit": "ReadRequestsPerMinutePerProject",
+                "quota_location": "global",
+                "consumer": f"projects/{project}",
+            },
+        ),
+        wire.retry_info(retry_after_s),
+    ]
+    message = (
+        "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' "
+        f"of service '{host}' for consumer 'projects/{project}'."
+    )
+    headers = {"retry-after": wire.retry_after_header(retry_after_s)}
+    return google_error(RpcCode.RESOURCE_EXHAUSTED, message, details, headers)
 
 
 async def _empty_body_problem(request: Request) -> Response | None:

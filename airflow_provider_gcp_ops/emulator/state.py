@@ -9,6 +9,7 @@ from airflow_provider_gcp_ops.emulator.clock import VirtualClock
 from airflow_provider_gcp_ops.emulator.config import EmulatorConfig
 from airflow_provider_gcp_ops.emulator.faults import FaultPlan
 from airflow_provider_gcp_ops.emulator.history import History
+from airflow_provider_gcp_ops.emulator.ratelimit import RateLimiter
 from airflow_provider_gcp_ops.emulator.stats import Stats
 from airflow_provider_gcp_ops.emulator.store import Store
 
@@ -36,6 +37,7 @@ class EmulatorState:
         self.history = History()
         self.stats = Stats()
         self.faults = faults if faults is not None else FaultPlan(seed=seed)
+        self.rate_limiter = RateLimiter(self.config.rate_limit_per_s)
 
     def reset(self) -> None:
         in_flight = self.stats.in_flight
@@ -46,11 +48,14 @@ class EmulatorState:
         self.stats = Stats()
         self.stats.in_flight = in_flight
         self.faults = FaultPlan(seed=self.seed)
+        self.rate_limiter = RateLimiter(self.config.rate_limit_per_s)
 
     def configure(self, data: object) -> EmulatorConfig:
         new = self.config.updated(data)
         if new.time_scale != self.config.time_scale:
             self.clock.set_scale(new.time_scale)
+        if new.rate_limit_per_s != self.config.rate_limit_per_s:
+            self.rate_limiter = RateLimiter(new.rate_limit_per_s)
         self.config = new
         return new
 

@@ -18,6 +18,7 @@ class Stats:
         self.per_operation: dict[str, Counter[str]] = {}
         self.cancels_by_operation: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
+        self.rate_limited = 0  # requests refused by the quota (rate_limit_per_s), answered 429
         self.responses: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -57,6 +58,7 @@ class Stats:
                 "by_operation": dict(self.cancels_by_operation),
             },
             "faults": {"total": sum(self.faults.values()), **self.faults},
+            "rate_limited": self.rate_limited,
             "responses": dict(self.responses),
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,

@@ -116,6 +116,7 @@ def test_defaults(emu: EmulatorServer) -> None:
         "default_page_size": 100,
         "max_page_size": 1000,
         "latency_s": 0.0,
+        "rate_limit_per_s": 0.0,
     }
 
 

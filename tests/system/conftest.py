@@ -43,9 +43,12 @@ def deployment(request: pytest.FixtureRequest, system_emulator: EmulatorServer) 
             dep.start()
             yield dep
         finally:
+            if request.session.testsfailed:
+                dep.keep_home = True  # the logs of a failed run stay, the processes do not
             dep.cleanup()
             leftovers = dep.leftovers()
-            print(f"\nsystem deployment timings: {dep.timings}; leftovers: {leftovers}")
+            kept = f"; AIRFLOW_HOME kept: {dep.home}" if dep.keep_home else ""
+            print(f"\nsystem deployment timings: {dep.timings}; leftovers: {leftovers}{kept}")
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,9 @@ class RetryPolicy:
     :meth:`with_deadline`. ``max_server_delay``: the most we wait because a server asked us to.
     """
 
-    max_attempts: int = 6
+    # Ten attempts inside a 120 s deadline: the deadline is the real bound. Six proved too few at scale: under
+    # 30 % injected faults, 0.3**6 lost about one task in a thousand to a transient outage (make chaos).
+    max_attempts: int = 10
     initial_backoff: float = 1.0
     multiplier: float = 2.0
     max_backoff: float = 32.0

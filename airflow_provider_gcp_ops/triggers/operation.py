@@ -44,6 +44,10 @@ KILL_TIMEOUTS = Timeouts(connect=5.0, read=10.0)
 KILL_RETRY = RetryPolicy(max_attempts=2, initial_backoff=0.5, max_backoff=1.0, deadline=15.0)
 
 
+def _passed(mono_deadline: float | None) -> bool:
+    return mono_deadline is not None and time.monotonic() >= mono_deadline
+
+
 class OperationTrigger(BaseTrigger):
     """Poll one operation until it is done, a non-transient error, or ``deadline`` (epoch seconds).
 
@@ -138,6 +142,10 @@ class OperationTrigger(BaseTrigger):
                     last = None if exc.operation is None else exc.operation.summary()
                     return self._event("timeout", "the task's deadline passed while the operation ran", operation=last)
                 except OperationsError as exc:
+                    if client.retry.is_retryable(exc) and _passed(mono_deadline):
+                        # The deadline came during a transient outage: that is a timeout (the task cancels and
+                        # fails as for any timeout), not an error that would skip the cancel.
+                        return self._event("timeout", f"the task's deadline passed during a transient error: {exc}")
                     if not self._keep_trying(exc, client.retry, mono_deadline, outage_since):
                         return self._event("error", str(exc), error_type=type(exc).__name__)
                     outage_since = outage_since or time.monotonic()

@@ -111,7 +111,7 @@ async def test_a_lasting_outage_ends_at_the_deadline_not_before(gcp_ops_emulator
     gcp_ops_emulator.admin.set_faults([{"route": "get", "kind": "503", "probability": 1.0}])
     started = time.monotonic()
     event = await first_event(make_trigger(op["name"], deadline=time.time() + 1.5))
-    assert event.status in ("timeout", "error")
+    assert event.status == "timeout"  # so the task still cancels its operation, as on any timeout
     assert time.monotonic() - started >= 1.2
 
 

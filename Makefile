@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help venv test lint typecheck unit emulator bench-emulator clean test-system test-compat compat-venv bench chaos
 
 help:
-	@echo "make test            lint (ruff), types (mypy --strict), tests (pytest)"
+	@echo "make test            lint (ruff), types (mypy --strict), tests (pytest), then make test-system"
 	@echo "make emulator        run the Operations emulator in the foreground (Ctrl-C to stop)"
 	@echo "make bench-emulator  measure the emulator's GET/s"
 	@echo "make bench           every benchmark against its peer, one table (about 6 min; bench/results/*.json)"
@@ -37,7 +37,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q
 
-test: lint typecheck unit
+test: lint typecheck unit test-system
 
 # A real Airflow deployment per run (SQLite + LocalExecutor, 127.0.0.1 only); about 3 min.
 test-system: $(STAMP)

@@ -97,7 +97,9 @@ def create_plan(
         else:
             fails = rng.random() < 0.2
             spec: dict[str, Any] = {
-                "service": SERVICE, "project": "chaos", "duration_s": round(rng.uniform(*watch_s), 2)
+                "service": SERVICE,
+                "project": "chaos",
+                "duration_s": round(rng.uniform(*watch_s), 2),
             }
             if fails:
                 spec["outcome"] = {"error": {"code": 9, "message": "the cluster could not be created"}}
@@ -177,7 +179,11 @@ def run_tasks(plan: Plan, *, poll_interval: float, threads: int, seed: int = 0) 
                 task_id=task_id, operation_name=name, service=SERVICE, deferrable=True, poll_interval=poll_interval
             )
         return OperationSensor(
-            task_id=task_id, operation_name=name, service=SERVICE, deferrable=True, target="done",
+            task_id=task_id,
+            operation_name=name,
+            service=SERVICE,
+            deferrable=True,
+            target="done",
             poke_interval=poll_interval,
         )
 
@@ -223,8 +229,16 @@ def check_phase1(plan: Plan, phase: Phase1, history: Callable[[str], dict[str, A
         expected = "cancelled" if r.kind == "cancel" else plan.to_watch[r.name]
         if r.error is not None or r.outcome != expected:
             seen = [f"{q['verb']} {q.get('fault') or q['status']}" for q in history(r.name)["requests"]]
-            wrong.append({"name": r.name, "kind": r.kind, "expected": expected, "got": r.outcome, "error": r.error,
-                          "server_saw": seen})
+            wrong.append(
+                {
+                    "name": r.name,
+                    "kind": r.kind,
+                    "expected": expected,
+                    "got": r.outcome,
+                    "error": r.error,
+                    "server_saw": seen,
+                }
+            )
     lost = unexpected = duplicates = 0
     wrong_state: list[str] = []
     accepted_per_cancel: Counter[int] = Counter()
@@ -277,8 +291,15 @@ def deadlines_against_stalls(
 
     def record(kind: str, budget: float, started: float, outcome: str) -> None:
         elapsed = time.monotonic() - started
-        rows.append({"caller": kind, "deadline_s": round(budget, 2), "elapsed_s": round(elapsed, 3),
-                     "overshoot_s": round(elapsed - budget, 3), "outcome": outcome})
+        rows.append(
+            {
+                "caller": kind,
+                "deadline_s": round(budget, 2),
+                "elapsed_s": round(elapsed, 3),
+                "overshoot_s": round(elapsed - budget, 3),
+                "outcome": outcome,
+            }
+        )
 
     def sync_wait(name: str, budget: float) -> None:
         started = time.monotonic()
@@ -303,8 +324,12 @@ def deadlines_against_stalls(
     async def trigger(name: str, budget: float) -> None:
         started = time.monotonic()
         t = OperationTrigger(
-            operation_name=name, service=SERVICE, api_version="v1", deadline=time.time() + budget,
-            poll_interval=0.5, poll_max=2.0,
+            operation_name=name,
+            service=SERVICE,
+            api_version="v1",
+            deadline=time.time() + budget,
+            poll_interval=0.5,
+            poll_max=2.0,
         )
         events = [e.payload async for e in t.run()]
         record("OperationTrigger(deadline=)", budget, started, events[0].get("status", "?") if events else "none")
@@ -374,17 +399,28 @@ def run(
         }
     )
 
-    stall = [admin.create_operation(service=SERVICE, project=STALL_PROJECT, duration_s=7200)["name"]
-             for _ in range(stall_callers)]
+    stall = [
+        admin.create_operation(service=SERVICE, project=STALL_PROJECT, duration_s=7200)["name"]
+        for _ in range(stall_callers)
+    ]
     admin.set_faults(stall_rules(stall_s), seed=seed)
     with short_timeouts(read_timeout):
         phase2 = deadlines_against_stalls(stall, seed=seed, budget_s=budget_s)
     admin.clear_faults()
     return {
-        "parameters": {"ops": ops, "fault_rate": fault_rate, "read_timeout_s": read_timeout, "watch_s": watch_s,
-                       "num_retries": num_retries, "stall_s": stall_s, "deadlines_s": budget_s,
-                       "poll_interval_s": poll_interval, "worker_threads": threads, "stall_callers": stall_callers,
-                       "seed": seed},
+        "parameters": {
+            "ops": ops,
+            "fault_rate": fault_rate,
+            "read_timeout_s": read_timeout,
+            "watch_s": watch_s,
+            "num_retries": num_retries,
+            "stall_s": stall_s,
+            "deadlines_s": budget_s,
+            "poll_interval_s": poll_interval,
+            "worker_threads": threads,
+            "stall_callers": stall_callers,
+            "seed": seed,
+        },
         "phase1": phase1,
         "phase2": phase2,
         "ok": phase1["ok"] and phase2["ok"],
@@ -395,7 +431,10 @@ def run(
 def report(result: dict[str, Any]) -> str:
     p1, p2, params = result["phase1"], result["phase2"], result["parameters"]
     retries = params.get("num_retries")
-    budget = "the client's default, 6 attempts" if retries is None else f"{retries + 1} attempts (num_retries)"
+    from airflow_provider_gcp_ops.operations.retry import DEFAULT_RETRY
+
+    default = DEFAULT_RETRY.max_attempts
+    budget = f"the client's default, {default} attempts" if retries is None else f"{retries + 1} attempts (num_retries)"
     lines = [
         f"chaos: {p1['tasks']} tasks ({p1['deferred']} deferred) under {100 * p1['fault_share']:.1f} % injected "
         f"faults ({p1['faults_injected']} of {p1['requests']} requests: "
@@ -432,7 +471,7 @@ def main() -> int:
     parser.add_argument(
         "--num-retries",
         type=int,
-        help="the connection's num_retries extra (attempts = num_retries + 1); default: none, the client's 6 attempts",
+        help="the connection's num_retries extra (attempts = num_retries + 1); default: the client's own budget",
     )
     args = parser.parse_args()
     if args.num_retries is not None:

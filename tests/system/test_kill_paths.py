@@ -83,6 +83,10 @@ def cancels(emu: EmulatorServer, name: str) -> int:
     return int(emu.admin.stats()["operations"].get(name, {}).get("cancel", 0))
 
 
+def polls(emu: EmulatorServer, name: str) -> int:
+    return int(emu.admin.stats()["operations"].get(name, {}).get("get", 0))
+
+
 def total_cancels(emu: EmulatorServer) -> int:
     return int(emu.admin.stats()["requests"].get("cancel", 0))
 
@@ -147,16 +151,17 @@ def test_triggerer_restart_sends_no_cancel(
         api.wait_state(PREFIX + case, runs[case], task, {"deferred"}, timeout=180)
     names = {(case, task): op_name(api, runs, case, task) for case, task in waiting}
     record("all_deferred_after_trigger_s", since_triggered())
-    time.sleep(3)  # let each trigger poll at least once
+    for name in names.values():  # each trigger really runs (has polled) before the restart
+        wait_for(f"{name} polled by the triggerer", lambda name=name: polls(emu, name) > 0, timeout=90)
     restart = deployment.restart("triggerer")
     record("triggerer_stop_s", restart["stop_s"])
     record("triggerer_new_heartbeat_s", restart["healthy_s"])
     # The new triggerer picks the triggers up again: each operation is polled again, none is cancelled.
     for (case, task), name in names.items():
-        polls = int(emu.admin.stats()["operations"][name].get("get", 0))
+        before = polls(emu, name)
         wait_for(
             f"{name} polled by the new triggerer",
-            lambda name=name, polls=polls: int(emu.admin.stats()["operations"][name].get("get", 0)) > polls,
+            lambda name=name, before=before: polls(emu, name) > before,
             timeout=90,
         )
         assert api.state(PREFIX + case, runs[case], task) == "deferred"
@@ -224,6 +229,8 @@ def _user_action(api: Api, runs: dict[str, str], emu: EmulatorServer, case: str,
     names = {task: op_name(api, runs, case, task) for task in ("cancel", "keep")}
     for task in ("cancel", "keep"):
         api.wait_state(PREFIX + case, runs[case], task, {"deferred"}, timeout=180)
+        # Act only once the trigger runs: a user action before the triggerer picked it up reaches no trigger.
+        wait_for(f"{case}.{task} polled", lambda name=names[task]: polls(emu, name) > 0, timeout=90)
     before = total_cancels(emu)
     started = time.monotonic()
     for task in ("cancel", "keep"):

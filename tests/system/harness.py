@@ -8,7 +8,8 @@ What it does (every step has a deadline; nothing is installed, nothing is left b
    group), stdout/stderr to ``$AIRFLOW_HOME/component-logs/<name>.log``. The scheduler's and triggerer's log
    servers would bind all interfaces, hence ``--skip-serve-logs``.
 3. Waits for ``GET /api/v2/monitor/health`` to report the scheduler and the triggerer healthy.
-4. Teardown (``stop()``; also from ``atexit`` and on SIGTERM of the test process): SIGTERM to each component's
+4. Teardown (``stop()``; also from ``atexit``, on SIGTERM of the test process, and through
+   ``PR_SET_PDEATHSIG`` when the test process is SIGKILLed): SIGTERM to each component's
    process group, then SIGKILL to whatever is left of it **and** of the processes it had started. Airflow's
    task supervisor puts each task in a process group of its own (``setpgid``), so those are found by walking the
    process tree (``/proc``) before the first signal is sent.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import json
 import os
 import secrets
@@ -118,6 +120,17 @@ def _kill_if_same(pid: int, starttime: str, sig: int) -> None:
             os.kill(pid, sig)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``).
+
+    The last resort behind finalizers, ``atexit`` and the SIGTERM handler: Airflow's components then shut down
+    their own workers and task processes.
+    """
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+
+
 def _group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -162,6 +175,7 @@ class Component:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks
             )
         self.started_at = time.monotonic()
         _LIVE.add(self)

@@ -49,6 +49,12 @@ class Timeouts:
             raise ValueError(f"timeouts must be positive, got {self!r}")
 
 
+# One quick, best-effort cancel (every kill path: the operators' on_kill and timeouts, the trigger's on_kill and
+# CancelledError path): short timeouts, at most one retry on a transient error, all within 15 s; never a wait.
+QUICK_CANCEL_TIMEOUTS = Timeouts(connect=5.0, read=10.0)
+QUICK_CANCEL_RETRY = RetryPolicy(max_attempts=2, initial_backoff=0.5, max_backoff=1.0, deadline=15.0)
+
+
 def emulator_base_url(emulator_host: str | None) -> str | None:
     """``http://host:port`` for an emulator given as ``host:port`` (the convention of ``PUBSUB_EMULATOR_HOST``)."""
     if emulator_host is None or emulator_host == "":

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Final
 from urllib.parse import quote, unquote
 
@@ -348,15 +348,8 @@ def start_retry(*, idempotent: bool, base: RetryPolicy | None = None) -> RetryPo
     chosen = base or DEFAULT_RETRY
     if idempotent:
         return chosen
-    return StartRetryPolicy(
-        max_attempts=chosen.max_attempts,
-        initial_backoff=chosen.initial_backoff,
-        multiplier=chosen.multiplier,
-        max_backoff=chosen.max_backoff,
-        deadline=chosen.deadline,
-        max_server_delay=chosen.max_server_delay,
-        absolute_deadline=chosen.absolute_deadline,
-    )
+    # Every field of the base policy, so that a field added to RetryPolicy later is never silently dropped here.
+    return StartRetryPolicy(**{f.name: getattr(chosen, f.name) for f in fields(chosen) if f.init})
 
 
 START_RETRY: Final[RetryPolicy] = start_retry(idempotent=False)

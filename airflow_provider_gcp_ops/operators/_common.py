@@ -44,11 +44,6 @@ WORKER_GRACE_S = 5.0
 DEFER_BACKSTOP_S = 60.0
 XCOM_OPERATION_NAME = "operation_name"
 
-# on_kill and timeout cancels: one quick call. Short timeouts, at most one retry on a transient error, never a wait.
-_KILL_CONNECT_S = 5.0
-_KILL_READ_S = 10.0
-_KILL_DEADLINE_S = 15.0
-
 
 def default_deferrable() -> bool:
     """``[operators] default_deferrable``, read when the task is built (as Airflow's own operators do)."""
@@ -193,15 +188,11 @@ class OperationTaskMixin:
             self.log.info("Not cancelling %s again (%s): this task already sent its cancel", target.name, why)
             return False
         self._cancel_sent = True  # set first: a second path (an alarm mid-request) must not send another
-        from airflow_provider_gcp_ops.operations.client_base import Timeouts
-        from airflow_provider_gcp_ops.operations.retry import RetryPolicy
+        from airflow_provider_gcp_ops.operations.client_base import QUICK_CANCEL_RETRY, QUICK_CANCEL_TIMEOUTS
 
         self.log.warning("Cancelling operation %s: %s", target.name, why)
         try:
-            hook = self.hook(
-                timeouts=Timeouts(connect=_KILL_CONNECT_S, read=_KILL_READ_S),
-                retry=RetryPolicy(max_attempts=2, initial_backoff=0.5, max_backoff=1.0, deadline=_KILL_DEADLINE_S),
-            )
+            hook = self.hook(timeouts=QUICK_CANCEL_TIMEOUTS, retry=QUICK_CANCEL_RETRY)
             hook.get_conn().cancel(target.name, **self.where(target))
         except Exception as exc:
             self.log.warning("Could not cancel operation %s: %s", target.name, exc)

@@ -26,7 +26,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
-from airflow_provider_gcp_ops.operations.client_base import Timeouts
+from airflow_provider_gcp_ops.operations.client_base import QUICK_CANCEL_RETRY, QUICK_CANCEL_TIMEOUTS
 from airflow_provider_gcp_ops.operations.errors import OperationsError, WaitTimeout
 from airflow_provider_gcp_ops.operations.polling import PollSchedule
 from airflow_provider_gcp_ops.operations.retry import RetryPolicy
@@ -38,10 +38,6 @@ XCOM_OPERATION = "gcp_operation"  # links.console.XCOM_KEY: every try of our tas
 # A lookup through the triggerer's supervisor is never answered while the triggerer shuts down: without a bound
 # the cancelled trigger would hang there until the supervisor escalates to SIGKILL (seen: 20 s per restart).
 LOOKUP_TIMEOUT_S = 5.0
-
-# on_kill is best effort and quick: one cancel with a short timeout, a warning if it fails.
-KILL_TIMEOUTS = Timeouts(connect=5.0, read=10.0)
-KILL_RETRY = RetryPolicy(max_attempts=2, initial_backoff=0.5, max_backoff=1.0, deadline=15.0)
 
 
 def _passed(mono_deadline: float | None) -> bool:
@@ -241,7 +237,7 @@ class OperationTrigger(BaseTrigger):
         """One quick, best-effort cancel. Logs a warning on failure; never raises (but CancelledError)."""
         self.log.info("Cancelling operation %s: %s", self.operation_name, why)
         try:
-            hook = self._hook(timeouts=KILL_TIMEOUTS, retry=KILL_RETRY)
+            hook = self._hook(timeouts=QUICK_CANCEL_TIMEOUTS, retry=QUICK_CANCEL_RETRY)
             async with hook.async_client() as client:
                 await client.cancel(self.operation_name, service=self.service, api_version=self.api_version)
         except asyncio.CancelledError:

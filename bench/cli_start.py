@@ -18,7 +18,6 @@ took longer than the Airflow import alone (a CLI built on Airflow could never be
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -26,16 +25,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import emulator, write_result  # noqa: E402
+from _common import emulator, write_result
 
 SCRIPT = Path(sys.executable).with_name("gcp-operations")
 AIRFLOW_CHECK = (
     "import runpy, sys; sys.argv = ['gcp-operations', 'get', {name!r}, '--format', 'json'];\n"
     "try:\n    runpy.run_module('airflow_provider_gcp_ops.cli', run_name='__main__')\n"
     "except SystemExit:\n    pass\n"
-    "print('AIRFLOW_MODULES', sum(1 for m in sys.modules if m == 'airflow' or m.startswith('airflow.')), file=sys.stderr)"
+    "n = sum(1 for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
+    "print('AIRFLOW_MODULES', n, file=sys.stderr)"
 )
 
 

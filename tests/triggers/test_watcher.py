@@ -77,6 +77,9 @@ def test_serialize_round_trip_is_json_and_validated_early() -> None:
     assert json.loads(json.dumps(kwargs)) == kwargs
     module, _, cls = classpath.rpartition(".")
     assert getattr(importlib.import_module(module), cls)(**kwargs).serialize() == (classpath, kwargs)
+    # AssetWatcher identifies a trigger by this hash: parsing the DAG again must give the same one.
+    again = make(conditions=["long_running", "failed"], long_running_after=3600, filter="status.state = DONE")
+    assert OperationsWatcherTrigger.hash(*again.serialize()) == OperationsWatcherTrigger.hash(classpath, kwargs)
     with pytest.raises(ValueError, match="parents"):
         OperationsWatcherTrigger(service="dataproc")
     with pytest.raises(ValueError, match="unknown condition"):

@@ -184,7 +184,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     with make_client(args) as client:
         pager = client.list(coll, filter=args.filter, max_results=args.limit)
         now = time.time()
-        ops = [op for op in pager if _keep(op, args.state, args.older_than, now)]
+        listed = list(pager)
+    if len(listed) >= args.limit:
+        output.note(f"stopped at --limit {args.limit}: there may be more operations")
+    ops = [op for op in listed if _keep(op, args.state, args.older_than, now)]
     output.show_list(coll, ops, fmt=args.format, unreachable=pager.unreachable, now=now)
     return ExitCode.OK
 

@@ -143,6 +143,8 @@ def test_list_filters_and_formats(emu: EmulatorServer) -> None:
     assert [o["name"] for o in older["operations"]] == [old["name"]]
     server_side = as_json(cli(emu, "list", parent, "--filter", "status.state = DONE", "--format", "json"))
     assert [o["name"] for o in server_side["operations"]] == [failed["name"]]
+    capped = cli(emu, "list", parent, "--limit", "2", "--format", "json")
+    assert len(as_json(capped)["operations"]) == 2 and "--limit 2" in capped.stderr
     rejected = cli(emu, "list", parent, "--filter", "status.state = = DONE")
     assert rejected.returncode == ExitCode.BAD_INPUT and "INVALID_ARGUMENT" in rejected.stderr
     table = cli(emu, "list", parent)

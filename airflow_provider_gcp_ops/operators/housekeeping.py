@@ -101,7 +101,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         optional; full resource names and REST URLs accepted). Templated.
     :param project_id: with ``locations``, instead of ``parents``: every operation collection of the service in
         those locations (Dataproc: both ``regions/{r}`` and ``locations/{r}``; Dialogflow ``global``:
-        ``projects/{p}``). Templated.
+        ``projects/{p}``). Default: the connection's ``project`` extra. Templated.
     :param locations: see ``project_id``. Templated.
     :param api_version: API version (default: the service's first).
     :param filter: server-side list filter, in the service's syntax (e.g. Dataproc
@@ -163,8 +163,10 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         super().__init__(**kwargs)
         if parents is not None and (project_id is not None or locations is not None):
             raise ValueError("pass either parents=[...] or project_id= with locations=[...], not both")
-        if parents is None and (project_id is None or not locations):
-            raise ValueError("pass parents=[...], or project_id= with a non-empty locations=[...]")
+        if parents is None and not locations:
+            raise ValueError(
+                "pass parents=[...], or locations=[...] (with project_id=, or the connection's project extra)"
+            )
         if isinstance(parents, str) or isinstance(locations, str):
             raise ValueError("parents and locations are lists of strings, not a single string")
         self.service = service
@@ -211,9 +213,14 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         if self.parents is not None:
             parents = list(self.parents)
         else:
-            assert self.project_id is not None
             assert self.locations is not None
-            parents = housekeeping_parents(spec, self.project_id, self.locations)
+            project_id = self.project_id or self.hook().project_id
+            if not project_id:
+                raise ValueError(
+                    f"{self.task_id}: no project: pass project_id= or parents=, or set the connection's "
+                    f"'project' extra ({self.gcp_conn_id})"
+                )
+            parents = housekeeping_parents(spec, project_id, self.locations)
         refs = [resolve_collection(p, service=spec.key, api_version=self.api_version) for p in parents]
         return list({(r.parent, r.host): r for r in refs}.values())
 

@@ -255,6 +255,7 @@ class GoogleOperationsHook(BaseHook):
             return False, f"{type(exc).__name__}: {exc}"
         return True, f"Connection works (project {project})"
 
+
 # The Test button's probe: a name no operation has, on Data Lineage's single global host.
 _PROBE_SERVICE = "datalineage"
 _PROBE_PROJECT = "airflow-connection-test"

@@ -20,7 +20,7 @@ def get_provider_info() -> dict[str, Any]:
     The connection type is our own (``google_cloud_operations``); the hook reads users' existing
     ``google_cloud_platform`` connections (``google_cloud_default``) by id, without claiming that type.
     """
-    from airflow_provider_gcp_ops.hooks.connection_form import provider_connection_type
+    from airflow_provider_gcp_ops.connection_form import provider_connection_type
 
     integration = "Google Cloud long-running operations"
     package = "airflow_provider_gcp_ops"

@@ -109,7 +109,7 @@ def _cli_json(tmp_path: Path, *commands: str) -> dict[str, list[dict[str, object
 
 
 def test_airflow_lists_our_trigger_hook_links_widgets_and_behaviour(tmp_path: Path) -> None:
-    from airflow_provider_gcp_ops.hooks.connection_form import CONN_TYPE, FIELDS
+    from airflow_provider_gcp_ops.connection_form import CONN_TYPE, FIELDS
 
     listed = _cli_json(tmp_path, "triggers", "hooks", "links", "widgets", "behaviours")
     ours = "airflow-provider-gcp-ops"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from airflow_provider_gcp_ops.hooks import connection_form
+from airflow_provider_gcp_ops import connection_form
 from airflow_provider_gcp_ops.hooks.credentials import ConnectionSettings, build_credentials, parse_settings
 
 if TYPE_CHECKING:

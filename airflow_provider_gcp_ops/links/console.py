@@ -7,10 +7,11 @@ Google's console has no page for a long-running operation itself; what it has (s
   the operation's name alone, no request.
 - **Target resource**: the console page of the resource the operation acts on (Dataproc cluster or batch,
   Vertex AI training pipeline, Spanner database, Data Fusion instance, AlloyDB cluster, ...), where the name or
-  the metadata names it. The metadata needs one quick GET of the operation (5 s connect, 10 s read, at most two
-  attempts); a nested name (``.../databases/d/operations/o``) needs none. No page for that kind, an operation
-  gone (deleted record), or a failed GET: no link (an empty string, which Airflow renders as no link; a failed
-  GET is logged as a warning).
+  the metadata names it. Where only the metadata can name it (Dataproc, Data Fusion, AlloyDB) the link reads it
+  with one quick GET of the operation when the task's run ends (5 s connect, 10 s read, at most two attempts);
+  a nested name (``.../databases/d/operations/o``) and every other service need no request. No page for that
+  kind, an operation gone (deleted record), or a failed GET: no link (an empty string, which Airflow renders as
+  no link; a failed GET is logged as a warning).
 
 The task pushes ``{"name", "service", "api_version"}`` to the XCom ``gcp_operation`` as soon as it knows the
 operation; Airflow's task runner calls :meth:`get_link` in the worker when the task ends (``finalize`` in
@@ -68,17 +69,16 @@ class TargetResourceLink(BaseOperatorLink):
     name = "Target resource"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow_provider_gcp_ops.operations.targets import target_url
+        from airflow_provider_gcp_ops.operations.targets import needs_metadata, target_url
 
         recorded = _recorded(ti_key)
         if recorded is None:
             return ""
         name, service, version = recorded
-        url = target_url(name, service, None)  # a nested name needs no request
-        if url is None:
-            metadata = _metadata(operator, name, service, version)
-            url = target_url(name, service, metadata) if metadata is not None else None
-        return url or ""
+        if not needs_metadata(name, service):  # a nested name, or a service without a metadata-named page
+            return target_url(name, service, None) or ""
+        metadata = _metadata(operator, name, service, version)
+        return (target_url(name, service, metadata) or "") if metadata is not None else ""
 
 
 def _metadata(operator: BaseOperator, name: str, service: str, version: str | None) -> Mapping[str, Any] | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["CONSOLE", "TARGET_PAGES", "TargetPage", "logs_url", "target_candidates", "target_url"]
+__all__ = ["CONSOLE", "TARGET_PAGES", "TargetPage", "logs_url", "needs_metadata", "target_candidates", "target_url"]
 
 CONSOLE = "https://console.cloud.google.com"
 _SEG = r"[A-Za-z0-9][A-Za-z0-9._~-]*"
@@ -119,6 +119,17 @@ TARGET_PAGES: tuple[TargetPage, ...] = (
         "/alloydb/locations/{location}/clusters/{id}?project={project}",
     ),
 )
+
+
+def needs_metadata(name: str, service: str) -> bool:
+    """Whether only the metadata can name a target with a console page (no page from the name alone)."""
+    if target_url(name, service, None) is not None:
+        return False
+    return any(page.service == service for page in TARGET_PAGES if page.service in _TARGET_IN_METADATA)
+
+
+# Services whose operation names are not nested under the resource: the target is in the metadata only.
+_TARGET_IN_METADATA = frozenset({"dataproc", "datafusion", "alloydb"})
 
 
 def _split(name: str) -> tuple[str, str] | None:

@@ -59,7 +59,7 @@ def test_the_project_extra_is_the_hooks_default_project(monkeypatch: pytest.Monk
 
 
 def test_the_ui_behaviour_and_widgets_come_from_one_table() -> None:
-    from airflow_provider_gcp_ops.hooks import connection_form
+    from airflow_provider_gcp_ops import connection_form
 
     behaviour = GoogleOperationsHook.get_ui_field_behaviour()
     assert behaviour == connection_form.UI_FIELD_BEHAVIOUR

@@ -143,3 +143,14 @@ def test_a_failed_metadata_read_leaves_no_target_link_and_the_task_as_it_was(
     assert ti_state(dr, "get") == "failed"  # its own GET failed too
     assert xcom(dr, "get", key="_link_TargetResourceLink") == ""
     assert xcom(dr, "get", key="_link_OperationLogsLink").startswith(f"{C}/logs/query;")
+
+
+def test_only_metadata_named_targets_cost_a_request() -> None:
+    from airflow_provider_gcp_ops.operations.targets import needs_metadata
+
+    assert needs_metadata("projects/p/regions/r/operations/o", "dataproc")
+    assert needs_metadata("projects/p/locations/l/operations/o", "datafusion")
+    assert not needs_metadata("projects/p/instances/i/databases/d/operations/o", "spanner")  # the name says it
+    assert not needs_metadata("projects/p/locations/l/operations/o", "aiplatform")  # names only
+    assert not needs_metadata("projects/p/locations/l/operations/o", "composer")  # no page at all
+    assert not needs_metadata("operations/o", "dialogflow")

@@ -238,22 +238,42 @@ class GoogleOperationsHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """The UI's Test button: the extras parse, the credentials yield a token, the endpoint answers.
 
-        One request, GET of a probe operation that does not exist: the answer NOT_FOUND proves the host is
-        reachable and accepted our token (a wrong or refused token is 401/403). With the emulator there are
-        no Google credentials; otherwise google-auth first refreshes the credentials (a bad key fails there).
+        With Google's hosts: google-auth refreshes the credentials (a bad key, a refused impersonation or no ADC
+        fails here) and nothing else is called, as no API is known to be enabled in every project. With an
+        ``endpoint`` or the emulator, one GET of a probe operation that does not exist follows: NOT_FOUND proves
+        the host is reachable and accepted the token (a wrong or refused token is 401/403).
         """
         from airflow_provider_gcp_ops.operations.errors import NotFound
 
         try:  # the Test button reports every failure as text: Airflow shows it next to the form
+            settings = self.get_settings()
             client = self.get_conn()
-            project = self.get_settings().project or _PROBE_PROJECT
+            identity = "the emulator's static token"
+            if client.base_url is None:
+                from google.auth.transport.requests import Request
+
+                credentials = build_credentials(settings)[0]
+                credentials.refresh(Request())  # google-auth's transport: 120 s timeout per token request
+                identity = _principal(credentials)
+                if client.endpoint is None:
+                    return True, f"Connection works: obtained an access token as {identity}"
+            project = settings.project or _PROBE_PROJECT
             client.get(f"projects/{project}/locations/global/operations/{_PROBE_OPERATION}", service=_PROBE_SERVICE)
         except NotFound:
-            where = client.base_url or client.endpoint or "Google"
-            return True, f"Connection works: {where} accepted the credentials (probe operation: NOT_FOUND, as expected)"
+            where = client.base_url or client.endpoint
+            return True, f"Connection works: {where} accepted {identity} (probe operation: NOT_FOUND, as expected)"
         except Exception as exc:  # CredentialsConfigError, google-auth's RefreshError, OperationsError, ...
             return False, f"{type(exc).__name__}: {exc}"
-        return True, f"Connection works (project {project})"
+        return True, f"Connection works: {client.base_url or client.endpoint} answered"
+
+
+def _principal(credentials: Any) -> str:
+    """Who the token is for: a service account email when google-auth knows it."""
+    for attr in ("service_account_email", "signer_email", "_target_principal"):
+        value = getattr(credentials, attr, None)
+        if isinstance(value, str) and "@" in value:
+            return value
+    return "Application Default Credentials"
 
 
 # The Test button's probe: a name no operation has, on Data Lineage's single global host.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -10,6 +13,8 @@ import pytest
 from airflow_provider_gcp_ops.emulator import EmulatorServer
 from airflow_provider_gcp_ops.hooks.credentials import UnsupportedCredentialExtraError
 from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
+
+from .keys import key_secret_fragments, service_account_info
 
 
 def _conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, extra: dict[str, Any]) -> GoogleOperationsHook:
@@ -67,3 +72,58 @@ def test_the_ui_behaviour_and_widgets_come_from_one_table() -> None:
     assert "extra" not in connection_form.UI_FIELD_BEHAVIOUR["hidden_fields"]
     pytest.importorskip("wtforms", reason="Airflow >= 3.2 reads the form from the provider info, not wtforms")
     assert set(GoogleOperationsHook.get_connection_form_widgets()) == set(connection_form.FIELDS)
+
+
+# -- with Google's hosts: the Test button is a real google-auth token refresh (against a local token endpoint) --
+@pytest.fixture
+def token_endpoint() -> Iterator[tuple[str, list[int]]]:
+    """A local OAuth token endpoint (the one part of Google we cannot run); answers with the next status."""
+    statuses: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status = statuses.pop(0) if statuses else 200
+            body = {"access_token": "tok", "expires_in": 3600} if status == 200 else {"error": "invalid_grant"}
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/token", statuses
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _keyed(monkeypatch: pytest.MonkeyPatch, token_uri: str) -> GoogleOperationsHook:
+    key = {**service_account_info(), "token_uri": token_uri}
+    return _conn(monkeypatch, "keyed_ui_test", {"keyfile_dict": json.dumps(key), "project": "p"})
+
+
+def test_the_test_button_obtains_a_token_for_the_service_account(
+    monkeypatch: pytest.MonkeyPatch, token_endpoint: tuple[str, list[int]]
+) -> None:
+    ok, message = _keyed(monkeypatch, token_endpoint[0]).test_connection()
+    assert ok, message
+    assert service_account_info()["client_email"] in message
+
+
+def test_the_test_button_reports_a_refused_key_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch, token_endpoint: tuple[str, list[int]]
+) -> None:
+    token_endpoint[1].extend([400, 400, 400])
+    ok, message = _keyed(monkeypatch, token_endpoint[0]).test_connection()
+    assert not ok
+    assert "RefreshError" in message and "invalid_grant" in message
+    for fragment in key_secret_fragments():
+        assert fragment not in message

@@ -69,7 +69,6 @@ class ServiceSpec:
     cancel_body: Mapping[str, object] | None = None
     missing_verbs: frozenset[Verb] = frozenset()
     wait_style: WaitStyle = WaitStyle.NONE
-    console_url: str | None = None  # template over {project}, {location}, {operation_id}, {name}
     _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -40,8 +40,13 @@ unit: $(STAMP)
 test: lint typecheck unit test-system
 
 # A real Airflow deployment per run (SQLite + LocalExecutor, 127.0.0.1 only); about 3 min.
-test-system: $(STAMP)
+test-system: $(STAMP) chromium
 	$(VENV)/bin/pytest -q -m system tests/system -p no:cacheprovider
+
+# Headless Chromium for the system suite's browser test (Debian's chromium; apt-get as root, once).
+.PHONY: chromium
+chromium:
+	@bash scripts/ensure_chromium.sh
 
 # The oldest supported Airflow in .venv-compat, pinned by constraints/airflow-$(COMPAT_AIRFLOW).txt.
 COMPAT_AIRFLOW ?= 3.2.2
@@ -57,7 +62,7 @@ COMPAT_DESELECT := \
 	--deselect "tests/sensors/test_operation_sensor.py::test_waits_until_the_operation_succeeds[deferrable]" \
 	--deselect tests/example_dags/test_example_dags.py::test_every_example_dag_end_to_end_against_the_emulator
 
-test-compat: compat-venv
+test-compat: compat-venv chromium
 	$(COMPAT_VENV)/bin/pytest -q $(COMPAT_DESELECT)
 	$(COMPAT_VENV)/bin/pytest -q -m system tests/system -p no:cacheprovider
 

@@ -13,3 +13,6 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# The emulator fixtures (gcp_ops_emulator, ...) are opt-in for users too: this is how a conftest enables them.
+pytest_plugins = ["airflow_provider_gcp_ops.emulator.pytest_plugin"]

@@ -84,8 +84,65 @@ def test_airflow_providers_list_shows_the_provider(tmp_path: Path) -> None:
     assert "airflow-provider-gcp-ops" in names
 
 
-def test_airflow_providers_hooks_shows_the_connection_type(tmp_path: Path) -> None:
-    result = _airflow("providers", "hooks", "-o", "json", tmp_path=tmp_path)
-    assert result.returncode == 0, result.stderr
-    types = {h["connection_type"] for h in json.loads(result.stdout)}
-    assert "google_cloud_operations" in types
+# -- what Airflow's own commands list: every key the providers manager reads, through the real CLI ----------
+def _cli_json(tmp_path: Path, *commands: str) -> dict[str, list[dict[str, object]]]:
+    """``airflow providers <command> -o json`` for each command, run concurrently, each in its own home."""
+    procs = {}
+    for command in commands:
+        home = tmp_path / command
+        home.mkdir()
+        env = {**os.environ, "AIRFLOW_HOME": str(home)}
+        env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+        procs[command] = subprocess.Popen(
+            [sys.executable, "-m", "airflow", "providers", command, "-o", "json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+    out = {}
+    for command, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, f"airflow providers {command}: {stderr[-2000:]}"
+        out[command] = json.loads(stdout)
+    return out
+
+
+def test_airflow_lists_our_trigger_hook_links_widgets_and_behaviour(tmp_path: Path) -> None:
+    from airflow_provider_gcp_ops.connection_form import CONN_TYPE, FIELDS
+
+    listed = _cli_json(tmp_path, "triggers", "hooks", "links", "widgets", "behaviours")
+    ours = "airflow-provider-gcp-ops"
+    triggers = {t["class"] for t in listed["triggers"] if t["package_name"] == ours}
+    assert triggers == {"airflow_provider_gcp_ops.triggers.operation"}
+    [hook] = [h for h in listed["hooks"] if h["package_name"] == ours]
+    assert hook["class"] == "airflow_provider_gcp_ops.hooks.operations.GoogleOperationsHook"
+    assert (hook["connection_type"], hook["hook_name"]) == (CONN_TYPE, "Google Cloud Operations")
+    links = {link["extra_link_class_name"] for link in listed["links"]}
+    assert {
+        "airflow_provider_gcp_ops.links.console.OperationLogsLink",
+        "airflow_provider_gcp_ops.links.console.TargetResourceLink",
+    } <= links
+    widgets = {w["connection_parameter_name"] for w in listed["widgets"] if w["package_name"] == ours}
+    assert widgets == {f"extra__{CONN_TYPE}__{name}" for name in FIELDS}
+    assert {"field_behaviours": CONN_TYPE} in listed["behaviours"]
+
+
+def test_every_listed_module_and_class_imports() -> None:
+    import importlib
+
+    from airflow.sdk import BaseOperator, BaseOperatorLink
+    from airflow.triggers.base import BaseTrigger
+
+    info = get_provider_info()
+    integrations = {i["integration-name"] for i in info["integrations"]}
+    for key, base in (("operators", BaseOperator), ("sensors", BaseOperator), ("triggers", BaseTrigger)):
+        for entry in info[key]:
+            assert entry["integration-name"] in integrations
+            for module in entry["python-modules"]:
+                mod = importlib.import_module(module)
+                own = [v for v in vars(mod).values() if isinstance(v, type) and v.__module__ == module]
+                assert any(issubclass(v, base) for v in own), f"{key}: {module} defines no {base.__name__}"
+    for path in info["extra-links"]:
+        module, _, name = path.rpartition(".")
+        assert issubclass(getattr(importlib.import_module(module), name), BaseOperatorLink)

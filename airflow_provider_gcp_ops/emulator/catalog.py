@@ -4,7 +4,7 @@ Hosts, versions, name patterns, cancel bodies, missing verbs and wait styles com
 ``airflow_provider_gcp_ops.operations.services`` (the table the client reads too). This table holds only what an
 emulated server produces: how operation ids look, which collection a default name goes under, which metadata
 ``@type`` and fields the service writes, and the default success response. Sources: the recorded exchanges in
-``shared/fixtures/recorded`` (Dataproc, AlloyDB, Vertex AI, Spanner, Composer, Cloud Run) and the services'
+``tests/fixtures/recorded`` (Dataproc, AlloyDB, Vertex AI, Spanner, Composer, Cloud Run) and the services'
 published protos (Data Fusion, Data Lineage, Dialogflow).
 """
 

@@ -1,6 +1,6 @@
 """Operation ``metadata`` (and default ``response``) as each service writes it, field order as in the protos.
 
-Shapes follow recorded Google traffic (``shared/fixtures/recorded``): Dataproc ``ClusterOperationMetadata``,
+Shapes follow recorded Google traffic (``tests/fixtures/recorded``): Dataproc ``ClusterOperationMetadata``,
 AlloyDB/Data Fusion ``OperationMetadata``, Composer/Data Lineage state+resource metadata, Vertex AI
 ``genericMetadata``, Spanner ``UpdateInstanceMetadata``, Cloud Run's resource-as-metadata, Dialogflow's
 knowledge-operation ``state``.

@@ -1,12 +1,14 @@
-"""pytest plugin (entry point ``pytest11: gcp_ops_emulator``): the Operations emulator as fixtures.
+"""pytest plugin: the Operations emulator as fixtures. Opt-in: nothing loads into a pytest run unless asked.
+
+Enable it in your ``conftest.py`` (``pytest_plugins = ["airflow_provider_gcp_ops.emulator.pytest_plugin"]``) or
+on the command line (``pytest -p airflow_provider_gcp_ops.emulator.pytest_plugin``).
 
 - ``gcp_ops_emulator_server`` (session): one running :class:`EmulatorServer` (auth on, time scale 1, seed 0).
 - ``gcp_ops_emulator`` (function): the same server after ``admin.reset()``: no operations, counters, history
   or faults, and the start configuration.
 - ``gcp_ops_emulator_env`` (function): as ``gcp_ops_emulator``, with ``GCP_OPERATIONS_EMULATOR_HOST`` set.
 
-Loaded into every pytest run of an environment where this package is installed, so it imports nothing heavy:
-the server loads inside the fixtures.
+It imports nothing heavy: the server loads inside the fixtures.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from airflow_provider_gcp_ops.operations.codes import RpcCode
 JSON_MEDIA_TYPE = "application/json; charset=UTF-8"
 HTML_MEDIA_TYPE = "text/html; charset=UTF-8"
 
-# Headers Google's front end (ESF) puts on every JSON answer, as recorded in shared/fixtures/recorded.
+# Headers Google's front end (ESF) puts on every JSON answer, as recorded in tests/fixtures/recorded.
 GOOGLE_HEADERS: Mapping[str, str] = {
     "server": "ESF",
     "vary": "Origin, X-Origin, Referer",

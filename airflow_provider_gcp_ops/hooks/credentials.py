@@ -2,9 +2,14 @@
 
 Keys (each also accepted with the prefix ``extra__google_cloud_platform__``, as older connections store them):
 ``key_path``, ``keyfile_dict``, ``credential_config_file``, ``scope``, ``project``, ``quota_project_id``,
-``impersonation_chain``, ``num_retries``; plus our own ``emulator_host`` and ``endpoint``. URI connections carry
-every extra as a string (``"num_retries": "5"``): those parse too. Without any key material: Application
-Default Credentials.
+``impersonation_chain``, ``num_retries``; plus our own ``emulator_host`` and ``endpoint``, also with the prefix
+``extra__google_cloud_operations__`` (our connection form). URI connections carry every extra as a string
+(``"num_retries": "5"``): those parse too. Without any key material: Application Default Credentials.
+
+A credential extra this hook does not understand (the google provider's ``key_secret_name``: a key kept in
+Secret Manager; ``is_anonymous``; the ``idp_*`` / ``client_*`` federation extras; or any unknown prefixed key) is
+an :class:`UnsupportedCredentialExtraError` naming the extra: never a silent fall back to Application Default
+Credentials, which would run the task as the worker's own identity.
 
 No key material ever reaches a message: errors name the key, never its value.
 """
@@ -19,10 +24,63 @@ from typing import Any
 from airflow_provider_gcp_ops.operations.auth import CLOUD_PLATFORM_SCOPE
 
 LEGACY_PREFIX = "extra__google_cloud_platform__"
+FORM_PREFIX = "extra__google_cloud_operations__"
+PREFIXES = ("", LEGACY_PREFIX, FORM_PREFIX)
+
+KNOWN_EXTRAS = frozenset(
+    {
+        "key_path",
+        "keyfile_dict",
+        "credential_config_file",
+        "scope",
+        "project",
+        "quota_project_id",
+        "impersonation_chain",
+        "num_retries",
+        "emulator_host",
+        "endpoint",
+    }
+)
+# google_cloud_platform extras that choose an identity, which this hook does not implement. See the google
+# provider's GoogleBaseHook (airflow/providers/google/common/hooks/base_google.py in apache/airflow).
+UNSUPPORTED_CREDENTIAL_EXTRAS = frozenset(
+    {
+        "key_secret_name",
+        "key_secret_project_id",
+        "is_anonymous",
+        "idp_issuer_url",
+        "idp_extra_parameters",
+        "client_id",
+        "client_secret",
+    }
+)
 
 
 class CredentialsConfigError(ValueError):
     """A connection's credential extras are unusable (the message names the key, never its content)."""
+
+
+class UnsupportedCredentialExtraError(CredentialsConfigError):
+    """The connection sets a credential extra this hook does not implement (named; its value never shown)."""
+
+    def __init__(self, extra: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"connection extra {extra!r} is not supported by GoogleOperationsHook; refusing to fall back to "
+            "Application Default Credentials. Use key_path, keyfile_dict, credential_config_file or "
+            "impersonation_chain, or remove the extra"
+        )
+
+
+def _check_extras(extras: Mapping[str, Any]) -> None:
+    """Refuse credential extras we do not understand (only set ones: forms store empty fields and ``false``)."""
+    for key, value in extras.items():
+        if value in (None, "", False) or (isinstance(value, str) and value.strip().lower() == "false"):
+            continue
+        prefix = next((p for p in (LEGACY_PREFIX, FORM_PREFIX) if key.startswith(p)), "")
+        bare = key[len(prefix) :]
+        if bare in UNSUPPORTED_CREDENTIAL_EXTRAS or (prefix and bare not in KNOWN_EXTRAS):
+            raise UnsupportedCredentialExtraError(key)
 
 
 @dataclass(frozen=True)
@@ -42,7 +100,7 @@ class ConnectionSettings:
 
 
 def _get(extras: Mapping[str, Any], key: str) -> Any:
-    for k in (key, LEGACY_PREFIX + key):
+    for k in (prefix + key for prefix in PREFIXES):
         value = extras.get(k)
         if value not in (None, ""):
             return value
@@ -64,6 +122,7 @@ def parse_chain(value: str | Sequence[str] | None) -> tuple[str, ...]:
 def parse_settings(
     extras: Mapping[str, Any], *, impersonation_chain: str | Sequence[str] | None = None
 ) -> ConnectionSettings:
+    _check_extras(extras)
     keyfile = _get(extras, "keyfile_dict")
     if isinstance(keyfile, str):
         try:

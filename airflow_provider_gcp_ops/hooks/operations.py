@@ -6,6 +6,9 @@ resolve the connection with ``aget_connection`` and build credentials off the ev
 
 Emulator: ``$GCP_OPERATIONS_EMULATOR_HOST=host:port`` or the extra ``emulator_host`` sends every call over plain
 HTTP to the emulator with a static token and no Google credentials at all.
+
+Cheap to import (``airflow providers hooks`` and the connection screens import it): the clients, ``requests``,
+``httpx`` and google-auth load on first use.
 """
 
 from __future__ import annotations
@@ -14,18 +17,21 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from airflow_provider_gcp_ops import connection_form
 from airflow_provider_gcp_ops.hooks.credentials import ConnectionSettings, build_credentials, parse_settings
-from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
-from airflow_provider_gcp_ops.operations.client_base import Timeouts, emulator_host_from_env
-from airflow_provider_gcp_ops.operations.model import Operation
-from airflow_provider_gcp_ops.operations.polling import PollSchedule
-from airflow_provider_gcp_ops.operations.retry import DEFAULT_RETRY, RetryPolicy
-from airflow_provider_gcp_ops.operations.sync_client import OperationsClient
+
+if TYPE_CHECKING:
+    from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
+    from airflow_provider_gcp_ops.operations.client_base import Timeouts
+    from airflow_provider_gcp_ops.operations.model import Operation
+    from airflow_provider_gcp_ops.operations.polling import PollSchedule
+    from airflow_provider_gcp_ops.operations.retry import RetryPolicy
+    from airflow_provider_gcp_ops.operations.sync_client import OperationsClient
 
 DEFAULT_CONN_ID = "google_cloud_default"
 
@@ -43,8 +49,8 @@ class GoogleOperationsHook(BaseHook):
 
     conn_name_attr = "gcp_conn_id"
     default_conn_name = DEFAULT_CONN_ID
-    conn_type = "google_cloud_operations"
-    hook_name = "Google Cloud Operations"
+    conn_type = connection_form.CONN_TYPE
+    hook_name = connection_form.HOOK_NAME
 
     def __init__(
         self,
@@ -91,7 +97,15 @@ class GoogleOperationsHook(BaseHook):
             return self._settings_from(None)
         return self._settings_from(conn.extra_dejson)
 
+    @property
+    def project_id(self) -> str | None:
+        """The connection's ``project`` extra: the default project of operators that need one."""
+        return self.get_settings().project
+
     def _client_settings(self, settings: ConnectionSettings) -> dict[str, Any]:
+        from airflow_provider_gcp_ops.operations.client_base import emulator_host_from_env
+        from airflow_provider_gcp_ops.operations.retry import DEFAULT_RETRY
+
         retry = self._retry
         if retry is None and settings.num_retries is not None:
             retry = dataclasses.replace(DEFAULT_RETRY, max_attempts=settings.num_retries + 1)
@@ -111,6 +125,8 @@ class GoogleOperationsHook(BaseHook):
     def get_conn(self) -> OperationsClient:
         """The sync client (built once per hook)."""
         if self._client is None:
+            from airflow_provider_gcp_ops.operations.sync_client import OperationsClient
+
             settings = self.get_settings()
             options = self._client_settings(settings)
             credentials = None if self._uses_emulator(options) else build_credentials(settings)[0]
@@ -162,6 +178,8 @@ class GoogleOperationsHook(BaseHook):
     @contextlib.asynccontextmanager
     async def async_client(self) -> AsyncIterator[AsyncOperationsClient]:
         """An async client on the loop's shared connection pool; credentials are built off the loop."""
+        from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
+
         settings = await self.aget_settings()
         options = self._client_settings(settings)
         credentials = None
@@ -199,14 +217,66 @@ class GoogleOperationsHook(BaseHook):
         async with self.async_client() as client:
             return await client.wait(name, timeout=timeout, service=service, api_version=api_version)
 
-    # -- UI --------------------------------------------------------------------------------------------------
+    # -- UI: the connection form and its Test button --------------------------------------------------------
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The form's extra fields as wtforms fields (Airflow < 3.2; newer ones read the provider info)."""
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from wtforms import PasswordField, StringField
+
+        return {
+            name: (PasswordField if secret else StringField)(
+                label, description=description, widget=BS3PasswordFieldWidget() if secret else BS3TextFieldWidget()
+            )
+            for name, (label, description, secret) in connection_form.FIELDS.items()
+        }
+
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["host", "schema", "login", "password", "port"],
-            "relabeling": {},
-            "placeholders": {
-                "extra": '{"key_path": "/path/key.json"} or {"emulator_host": "127.0.0.1:8765"}; '
-                "empty extras use Application Default Credentials",
-            },
-        }
+        return {key: value.copy() for key, value in connection_form.UI_FIELD_BEHAVIOUR.items()}
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's Test button: the extras parse, the credentials yield a token, the endpoint answers.
+
+        With Google's hosts: google-auth refreshes the credentials (a bad key, a refused impersonation or no ADC
+        fails here) and nothing else is called, as no API is known to be enabled in every project. With an
+        ``endpoint`` or the emulator, one GET of a probe operation that does not exist follows: NOT_FOUND proves
+        the host is reachable and accepted the token (a wrong or refused token is 401/403).
+        """
+        from airflow_provider_gcp_ops.operations.errors import NotFound
+
+        try:  # the Test button reports every failure as text: Airflow shows it next to the form
+            settings = self.get_settings()
+            client = self.get_conn()
+            identity = "the emulator's static token"
+            if client.base_url is None:
+                from google.auth.transport.requests import Request
+
+                credentials = build_credentials(settings)[0]
+                credentials.refresh(Request())  # google-auth's transport: 120 s timeout per token request
+                identity = _principal(credentials)
+                if client.endpoint is None:
+                    return True, f"Connection works: obtained an access token as {identity}"
+            project = settings.project or _PROBE_PROJECT
+            client.get(f"projects/{project}/locations/global/operations/{_PROBE_OPERATION}", service=_PROBE_SERVICE)
+        except NotFound:
+            where = client.base_url or client.endpoint
+            return True, f"Connection works: {where} accepted {identity} (probe operation: NOT_FOUND, as expected)"
+        except Exception as exc:  # CredentialsConfigError, google-auth's RefreshError, OperationsError, ...
+            return False, f"{type(exc).__name__}: {exc}"
+        return True, f"Connection works: {client.base_url or client.endpoint} answered"
+
+
+def _principal(credentials: Any) -> str:
+    """Who the token is for: a service account email when google-auth knows it."""
+    for attr in ("service_account_email", "signer_email", "_target_principal"):
+        value = getattr(credentials, attr, None)
+        if isinstance(value, str) and "@" in value:
+            return value
+    return "Application Default Credentials"
+
+
+# The Test button's probe: a name no operation has, on Data Lineage's single global host.
+_PROBE_SERVICE = "datalineage"
+_PROBE_PROJECT = "airflow-connection-test"
+_PROBE_OPERATION = "airflow-connection-test"

@@ -1,24 +1,30 @@
-"""The "Google Cloud Console" extra link, for services whose console has a page for an operation.
+"""Extra links of every task that knows its operation: "Operation logs" and "Target resource".
 
-Which services have one is data: the service table's ``console_url`` template (fields ``{project}``,
-``{location}``, ``{operation_id}``, ``{name}``; each value URL-quoted). No built-in row sets it today: Google's
-console has pages for Dataproc clusters and batches, Vertex AI jobs, Spanner databases and so on, but none for
-an individual long-running *operation* of the services in the table, and a link to a page that is not about the
-operation would mislead. A row registered with :func:`~airflow_provider_gcp_ops.operations.services.register_service`
-(or a future built-in) that sets ``console_url`` gets the link; every other operation gets none (an empty
-string, which Airflow renders as no link).
+Google's console has no page for a long-running operation itself; what it has (see
+:mod:`airflow_provider_gcp_ops.operations.targets`):
+
+- **Operation logs** (every service): Logs Explorer filtered on the operation's audit log entries. Built from
+  the operation's name alone, no request.
+- **Target resource**: the console page of the resource the operation acts on (Dataproc cluster or batch,
+  Vertex AI training pipeline, Spanner database, Data Fusion instance, AlloyDB cluster, ...), where the name or
+  the metadata names it. Where only the metadata can name it (Dataproc, Data Fusion, AlloyDB) the link reads it
+  with one quick GET of the operation when the task's run ends (5 s connect, 10 s read, at most two attempts);
+  a nested name (``.../databases/d/operations/o``) and every other service need no request. No page for that
+  kind, an operation gone (deleted record), or a failed GET: no link (an empty string, which Airflow renders as
+  no link; a failed GET is logged as a warning).
 
 The task pushes ``{"name", "service", "api_version"}`` to the XCom ``gcp_operation`` as soon as it knows the
-operation; Airflow's task runner calls :meth:`get_link` in the worker when the task ends and stores the URL.
+operation; Airflow's task runner calls :meth:`get_link` in the worker when the task ends (``finalize`` in
+``airflow/sdk/execution_time/task_runner.py``) and stores the URL as an XCom the UI reads.
 
 Cheap to import: operator modules import it at parse time.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
@@ -26,51 +32,68 @@ if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
     from airflow.sdk.types import TaskInstanceKey
 
-__all__ = ["XCOM_KEY", "OperationConsoleLink", "console_url"]
+__all__ = ["XCOM_KEY", "OperationLogsLink", "TargetResourceLink"]
 
 XCOM_KEY = "gcp_operation"
-_CONSOLE_PREFIX = "https://console.cloud.google.com/"
+log = logging.getLogger(__name__)
 
 
-def console_url(name: str, service: str) -> str:
-    """The console URL for operation ``name`` of ``service``, or ``""`` when the row has no console page."""
-    from airflow_provider_gcp_ops.operations.errors import OperationsError
-    from airflow_provider_gcp_ops.operations.names import resolve_operation
-    from airflow_provider_gcp_ops.operations.services import UnknownServiceError
+def _recorded(ti_key: TaskInstanceKey) -> tuple[str, str, str | None] | None:
+    """(name, service, api_version) the task recorded in XCom ``gcp_operation``, or ``None``."""
+    from airflow.sdk.execution_time.xcom import XCom
 
-    try:
-        ref = resolve_operation(name, service=service)
-    except (OperationsError, UnknownServiceError):
-        return ""
-    template = ref.spec.console_url
-    if not template:
-        return ""
-    fields = {
-        "project": ref.project or "",
-        "location": ref.location or "",
-        "operation_id": ref.operation_id,
-        "name": ref.name,
-    }
-    try:
-        url = template.format(**{k: quote(v, safe="") for k, v in fields.items()})
-    except (KeyError, IndexError, ValueError):
-        return ""
-    # The template is configuration, but a link shown in the UI must point at the console, nowhere else.
-    return url if url.startswith(_CONSOLE_PREFIX) else ""
+    value: Any = XCom.get_value(ti_key=ti_key, key=XCOM_KEY)
+    if not isinstance(value, Mapping):
+        return None
+    name, service, version = value.get("name"), value.get("service"), value.get("api_version")
+    if not isinstance(name, str) or not isinstance(service, str):
+        return None
+    return name, service, version if isinstance(version, str) else None
 
 
-class OperationConsoleLink(BaseOperatorLink):
-    """Extra link to the operation's page in the Google Cloud console, where the service has one."""
+class OperationLogsLink(BaseOperatorLink):
+    """Logs Explorer on the operation's audit log entries (``operation.id``), for every service."""
 
-    name = "Google Cloud Console"
+    name = "Operation logs"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
+        from airflow_provider_gcp_ops.operations.targets import logs_url
 
-        value: Any = XCom.get_value(ti_key=ti_key, key=XCOM_KEY)
-        if not isinstance(value, Mapping):
+        recorded = _recorded(ti_key)
+        return (logs_url(recorded[0]) or "") if recorded else ""
+
+
+class TargetResourceLink(BaseOperatorLink):
+    """The console page of the resource the operation acts on, where the console has one."""
+
+    name = "Target resource"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        from airflow_provider_gcp_ops.operations.targets import needs_metadata, target_url
+
+        recorded = _recorded(ti_key)
+        if recorded is None:
             return ""
-        name, service = value.get("name"), value.get("service")
-        if not isinstance(name, str) or not isinstance(service, str):
-            return ""
-        return console_url(name, service)
+        name, service, version = recorded
+        if not needs_metadata(name, service):  # a nested name, or a service without a metadata-named page
+            return target_url(name, service, None) or ""
+        metadata = _metadata(operator, name, service, version)
+        return (target_url(name, service, metadata) or "") if metadata is not None else ""
+
+
+def _metadata(operator: BaseOperator, name: str, service: str, version: str | None) -> Mapping[str, Any] | None:
+    """The operation's metadata through the task's own connection: one quick GET, ``None`` on any failure."""
+    from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
+    from airflow_provider_gcp_ops.operations.client_base import QUICK_CANCEL_RETRY, QUICK_CANCEL_TIMEOUTS
+
+    hook = GoogleOperationsHook(
+        gcp_conn_id=getattr(operator, "gcp_conn_id", GoogleOperationsHook.default_conn_name),
+        impersonation_chain=getattr(operator, "impersonation_chain", None),
+        timeouts=QUICK_CANCEL_TIMEOUTS,
+        retry=QUICK_CANCEL_RETRY,
+    )
+    try:
+        return hook.get_operation(name, service=service, api_version=version).metadata
+    except Exception as exc:  # a link is best effort: the task's outcome never depends on it
+        log.warning("No 'Target resource' link for %s: reading its metadata failed: %s", name, exc)
+        return None

@@ -6,6 +6,7 @@ sans-IO modules, once.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -17,12 +18,13 @@ from .core import cancel_request, delete_request, get_request, parse_empty, pars
 from .errors import InvalidOperationNameError
 from .methods import method_request
 from .model import Operation
-from .names import CollectionRef, OperationRef, resolve_collection, resolve_operation
+from .names import CollectionRef, OperationRef, resolve_collection, resolve_operation, validate_endpoint
 from .plans import Plan, Send, list_plan, single, wait_plan
 from .polling import PollSchedule
 from .retry import DEFAULT_RETRY, RetryPolicy
 
 T = TypeVar("T")
+_Ref = TypeVar("_Ref", OperationRef, CollectionRef)
 
 EMULATOR_ENV = "GCP_OPERATIONS_EMULATOR_HOST"
 USER_AGENT = "airflow-provider-gcp-ops"
@@ -102,15 +104,22 @@ class ClientBase:
         self, name: str | OperationRef, *, service: str | None = None, api_version: str | None = None
     ) -> OperationRef:
         if isinstance(name, OperationRef):
-            return name
+            return self._on_endpoint(name)
         return resolve_operation(name, service=service, api_version=api_version, endpoint=self.endpoint)
 
     def collection_ref(
         self, parent: str | CollectionRef, *, service: str | None = None, api_version: str | None = None
     ) -> CollectionRef:
         if isinstance(parent, CollectionRef):
-            return parent
+            return self._on_endpoint(parent)
         return resolve_collection(parent, service=service, api_version=api_version, endpoint=self.endpoint)
+
+    def _on_endpoint(self, ref: _Ref) -> _Ref:
+        """A ref resolved elsewhere (an operator validating early, a trigger event) goes to our endpoint too."""
+        if self.endpoint is None:
+            return ref
+        host = validate_endpoint(self.endpoint)
+        return ref if ref.host == host else dataclasses.replace(ref, host=host)
 
     # -- plans -------------------------------------------------------------------------------------------------
     def get_plan(self, name: str | OperationRef, **kw: Any) -> Plan[Operation]:

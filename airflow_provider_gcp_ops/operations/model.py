@@ -3,7 +3,7 @@
 The JSON is kept as plain dicts (``metadata``, ``response``): services put arbitrary ``@type`` messages there
 and this library must not need their protos. What the library does need from them (state, start and end
 times) is derived here, in one place, from the shapes real services send (see ``tests/operations`` and the
-recorded traffic in ``shared/fixtures/recorded``).
+recorded traffic in ``tests/fixtures/recorded``, from GoogleCloudPlatform/k8s-config-connector).
 """
 
 from __future__ import annotations

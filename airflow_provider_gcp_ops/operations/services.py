@@ -3,7 +3,8 @@
 Adding a service is adding a row (or calling :func:`register_service` at runtime). Nothing else in the
 library branches on a service's key: it reads the row.
 
-Facts come from googleapis' service YAMLs and the Discovery documents (see ``shared/docs/BRIEF.md`` §2).
+Facts come from googleapis' service YAMLs (https://github.com/googleapis/googleapis: each API's ``*_v*.yaml``
+and ``google.api.http`` rules) and the Discovery documents (https://www.googleapis.com/discovery/v1/apis).
 """
 
 from __future__ import annotations
@@ -68,7 +69,6 @@ class ServiceSpec:
     cancel_body: Mapping[str, object] | None = None
     missing_verbs: frozenset[Verb] = frozenset()
     wait_style: WaitStyle = WaitStyle.NONE
-    console_url: str | None = None  # template over {project}, {location}, {operation_id}, {name}
     _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_gcp_ops.links.console import OperationConsoleLink
+from airflow_provider_gcp_ops.links.console import OperationLogsLink, TargetResourceLink
 from airflow_provider_gcp_ops.operators._common import (
     DEFAULT_POLL_INTERVAL_S,
     Deadline,
@@ -74,7 +74,7 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
     """
 
     template_fields: Sequence[str] = ("operation_name", "service", "api_version", "gcp_conn_id", "impersonation_chain")
-    operator_extra_links = (OperationConsoleLink(),)
+    operator_extra_links = (OperationLogsLink(), TargetResourceLink())
     ui_color = "#f4cccc"
 
     def __init__(

@@ -1,6 +1,6 @@
 """``OperationsHousekeepingOperator``: cancel forgotten long-running operations and delete old records, on a schedule.
 
-What to do with each operation is decided by a pure function (:mod:`._housekeeping_plan`); this module lists,
+What to do with each operation is decided by a pure function (``operations/housekeeping.py``); this module lists,
 sends the planned requests concurrently, and reports.
 """
 
@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
+    from airflow_provider_gcp_ops.operations.housekeeping import PlannedAction, Report
     from airflow_provider_gcp_ops.operations.model import Operation
     from airflow_provider_gcp_ops.operations.names import CollectionRef
     from airflow_provider_gcp_ops.operations.services import ServiceSpec
-    from airflow_provider_gcp_ops.operators._housekeeping_plan import PlannedAction, Report
 
 __all__ = ["MAX_CONCURRENCY", "OperationsHousekeepingOperator", "housekeeping_parents"]
 
@@ -72,7 +72,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
 
     1. **List** every operation under each parent (``parents=[...]``, or ``project_id`` + ``locations``), with the
        server-side ``filter`` if you give one (its syntax is the service's).
-    2. **Plan** (a pure function, see :mod:`._housekeeping_plan`): a running operation whose age (now minus its
+    2. **Plan** (a pure function, see ``operations/housekeeping.py``): a running operation whose age (now minus its
        start time from the metadata) is at least ``cancel_running_older_than`` gets a cancel; a done operation
        whose age (from its end time, else its start time) is at least ``delete_done_older_than`` and whose state
        is in ``delete_states`` gets a delete. An operation whose age cannot be read from its metadata is skipped
@@ -101,7 +101,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         optional; full resource names and REST URLs accepted). Templated.
     :param project_id: with ``locations``, instead of ``parents``: every operation collection of the service in
         those locations (Dataproc: both ``regions/{r}`` and ``locations/{r}``; Dialogflow ``global``:
-        ``projects/{p}``). Templated.
+        ``projects/{p}``). Default: the connection's ``project`` extra. Templated.
     :param locations: see ``project_id``. Templated.
     :param api_version: API version (default: the service's first).
     :param filter: server-side list filter, in the service's syntax (e.g. Dataproc
@@ -163,8 +163,10 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         super().__init__(**kwargs)
         if parents is not None and (project_id is not None or locations is not None):
             raise ValueError("pass either parents=[...] or project_id= with locations=[...], not both")
-        if parents is None and (project_id is None or not locations):
-            raise ValueError("pass parents=[...], or project_id= with a non-empty locations=[...]")
+        if parents is None and not locations:
+            raise ValueError(
+                "pass parents=[...], or locations=[...] (with project_id=, or the connection's project extra)"
+            )
         if isinstance(parents, str) or isinstance(locations, str):
             raise ValueError("parents and locations are lists of strings, not a single string")
         self.service = service
@@ -211,9 +213,14 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         if self.parents is not None:
             parents = list(self.parents)
         else:
-            assert self.project_id is not None
             assert self.locations is not None
-            parents = housekeeping_parents(spec, self.project_id, self.locations)
+            project_id = self.project_id or self.hook().project_id
+            if not project_id:
+                raise ValueError(
+                    f"{self.task_id}: no project: pass project_id= or parents=, or set the connection's "
+                    f"'project' extra ({self.gcp_conn_id})"
+                )
+            parents = housekeeping_parents(spec, project_id, self.locations)
         refs = [resolve_collection(p, service=spec.key, api_version=self.api_version) for p in parents]
         return list({(r.parent, r.host): r for r in refs}.values())
 
@@ -222,8 +229,8 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
 
         from airflow.sdk.exceptions import AirflowException
 
+        from airflow_provider_gcp_ops.operations.housekeeping import Report, format_table
         from airflow_provider_gcp_ops.operations.services import Verb, get_service
-        from airflow_provider_gcp_ops.operators._housekeeping_plan import Report, format_table
 
         dry_run = _flag(self.is_dry_run, "dry_run")
         spec = get_service(self.service)
@@ -285,7 +292,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
     ) -> None:
         import asyncio
 
-        from airflow_provider_gcp_ops.operators._housekeeping_plan import plan_housekeeping
+        from airflow_provider_gcp_ops.operations.housekeeping import plan_housekeeping
 
         gate = asyncio.Semaphore(self.max_concurrency)
         async with self.hook().async_client() as client:

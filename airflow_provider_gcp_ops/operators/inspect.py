@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_gcp_ops.links.console import OperationConsoleLink
+from airflow_provider_gcp_ops.links.console import OperationLogsLink, TargetResourceLink
 from airflow_provider_gcp_ops.operators._common import OperationTaskMixin, result_summary
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class GetOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[mi
     """
 
     template_fields: Sequence[str] = ("operation_name", "service", "api_version", "gcp_conn_id", "impersonation_chain")
-    operator_extra_links = (OperationConsoleLink(),)
+    operator_extra_links = (OperationLogsLink(), TargetResourceLink())
     ui_color = "#e8f0fe"
 
     def __init__(

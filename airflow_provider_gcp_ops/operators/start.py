@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_gcp_ops.links.console import OperationConsoleLink
+from airflow_provider_gcp_ops.links.console import OperationLogsLink, TargetResourceLink
 from airflow_provider_gcp_ops.operators._common import (
     DEFAULT_POLL_INTERVAL_S,
     XCOM_OPERATION_NAME,
@@ -107,7 +107,7 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
         "impersonation_chain",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"body": "json", "query": "json"}
-    operator_extra_links = (OperationConsoleLink(),)
+    operator_extra_links = (OperationLogsLink(), TargetResourceLink())
     ui_color = "#cfe2f3"
 
     def __init__(

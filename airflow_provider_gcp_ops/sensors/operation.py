@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.bases.sensor import PokeReturnValue
 
-from airflow_provider_gcp_ops.links.console import OperationConsoleLink
+from airflow_provider_gcp_ops.links.console import OperationLogsLink, TargetResourceLink
 from airflow_provider_gcp_ops.operators._common import (
     OperationTaskMixin,
     choice,
@@ -64,7 +64,7 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
     """
 
     template_fields: Sequence[str] = ("operation_name", "service", "api_version", "gcp_conn_id", "impersonation_chain")
-    operator_extra_links = (OperationConsoleLink(),)
+    operator_extra_links = (OperationLogsLink(), TargetResourceLink())
     ui_color = "#d9ead3"
 
     def __init__(

@@ -10,6 +10,7 @@ from google.oauth2 import service_account
 
 from airflow_provider_gcp_ops.hooks.credentials import (
     CredentialsConfigError,
+    UnsupportedCredentialExtraError,
     build_credentials,
     parse_chain,
     parse_settings,
@@ -129,3 +130,40 @@ def test_settings_repr_hides_key_material() -> None:
     settings = parse_settings({"keyfile_dict": keyfile_json()})
     for fragment in key_secret_fragments():
         assert fragment not in repr(settings)
+
+
+# -- extras the hook does not implement: a typed error naming the extra, never ADC --------------------------
+@pytest.mark.parametrize(
+    "key",
+    [
+        "key_secret_name",
+        "extra__google_cloud_platform__key_secret_name",
+        "key_secret_project_id",
+        "is_anonymous",
+        "idp_issuer_url",
+        "client_secret",
+        "extra__google_cloud_platform__some_future_credential",
+        "extra__google_cloud_operations__typo_key_path",
+    ],
+)
+def test_a_credential_extra_we_do_not_implement_is_refused_by_name(key: str) -> None:
+    secret_value = "projects/p/secrets/sa-key-value-must-not-leak"
+    with pytest.raises(UnsupportedCredentialExtraError) as info:
+        parse_settings({key: secret_value, "project": "p"})
+    assert info.value.extra == key
+    assert key in str(info.value)
+    assert secret_value not in str(info.value)
+    assert "Application Default Credentials" in str(info.value)
+
+
+@pytest.mark.parametrize("value", [None, "", False, "false"])
+def test_an_unset_unsupported_extra_is_no_error(value: object) -> None:
+    """Connection forms store every field, empty or ``false``: those choose no identity."""
+    assert parse_settings({"is_anonymous": value, "key_secret_name": ""}).project is None
+
+
+def test_the_connection_form_prefix_is_read() -> None:
+    settings = parse_settings(
+        {"extra__google_cloud_operations__project": "form-project", "extra__google_cloud_operations__endpoint": "h"}
+    )
+    assert (settings.project, settings.endpoint) == ("form-project", "h")

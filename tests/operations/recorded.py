@@ -1,4 +1,4 @@
-"""Read the recorded Google HTTP traffic in ``shared/fixtures/recorded`` into plain exchanges.
+"""Read the recorded Google HTTP traffic in ``tests/fixtures/recorded`` into plain exchanges.
 
 Two formats (see ``SOURCES.md`` next to the fixtures):
 
@@ -8,8 +8,9 @@ Two formats (see ``SOURCES.md`` next to the fixtures):
 - ``*.vcr.yaml``: go-vcr v2 cassettes (``interactions: [{id, request: {url, method, body, headers},
   response: {code, status, body, headers}}]``).
 
-The fixture directory comes from ``GCP_OPS_FIXTURES`` and defaults to ``<repo>/../shared/fixtures/recorded``,
-where CI checks it out beside this repository.
+The fixture directory comes from ``GCP_OPS_FIXTURES`` and defaults to ``tests/fixtures/recorded``: excerpts of
+GoogleCloudPlatform/k8s-config-connector's recorded HTTP logs and VCR cassettes (Apache-2.0; ``SOURCES.md``
+there names every source file and commit).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def fixtures_dir() -> Path:
     env = os.environ.get("GCP_OPS_FIXTURES")
     if env:
         return Path(env)
-    return (REPO_ROOT / ".." / "shared" / "fixtures" / "recorded").resolve()
+    return REPO_ROOT / "tests" / "fixtures" / "recorded"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The parsers against real Google traffic (``shared/fixtures/recorded``, see its SOURCES.md).
+"""The parsers against real Google traffic (``tests/fixtures/recorded``, see its SOURCES.md).
 
 Every recorded Operation body parses, with the state and start time it should have; every recorded error body
 becomes the right exception; every recorded operation poll URL of a service in the table resolves and is
@@ -38,7 +38,7 @@ from .recorded import REPO_ROOT, Exchange, all_exchanges, fixture_files, fixture
 ROOT = fixtures_dir()
 pytestmark = pytest.mark.skipif(
     not ROOT.is_dir(),
-    reason=f"recorded fixtures not found at {ROOT} (set GCP_OPS_FIXTURES; CI checks them out beside the repo)",
+    reason=f"recorded fixtures not found at {ROOT} (set GCP_OPS_FIXTURES)",
 )
 
 EXCHANGES: list[Exchange] = list(all_exchanges()) if ROOT.is_dir() else []
@@ -382,8 +382,8 @@ def test_registered_regional_rep_endpoint_is_derived_from_the_location() -> None
     assert ref.host == "developerconnect.us-central1.rep.googleapis.com"
 
 
-def test_fixtures_dir_comes_from_the_environment_or_beside_the_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fixtures_dir_comes_from_the_environment_or_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GCP_OPS_FIXTURES", "/somewhere/else")
     assert fixtures_dir() == Path("/somewhere/else")
     monkeypatch.delenv("GCP_OPS_FIXTURES")
-    assert fixtures_dir() == (REPO_ROOT / ".." / "shared" / "fixtures" / "recorded").resolve()
+    assert fixtures_dir() == REPO_ROOT / "tests" / "fixtures" / "recorded"

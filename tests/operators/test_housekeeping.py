@@ -250,3 +250,28 @@ def test_execution_timeout_interrupts_the_run(gcp_ops_emulator_env: Any) -> None
     assert ti_state(dr, "hk") == "failed"
     assert time.monotonic() - started < 10
     assert emu.admin.stats()["operations_deleted"] < 30
+
+
+def test_the_connections_project_is_the_default_project(gcp_ops_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    emu = gcp_ops_emulator
+    monkeypatch.delenv("GCP_OPERATIONS_EMULATOR_HOST", raising=False)
+    conn = {"conn_type": "google_cloud_operations", "extra": {"emulator_host": emu.host, "project": "conn-project"}}
+    monkeypatch.setenv("AIRFLOW_CONN_HK_WITH_PROJECT", json.dumps(conn))
+    [old] = _seed(emu, 1, service="datalineage", project="conn-project", done=True, created_ago_s=30 * DAY)
+    [other] = _seed(emu, 1, service="datalineage", project="other-project", done=True, created_ago_s=30 * DAY)
+    dr = _run(service="datalineage", locations=["us-central1"], gcp_conn_id="hk_with_project")
+    assert ti_state(dr, "hk") == "success"
+    assert xcom(dr, "hk")["parents"] == ["projects/conn-project/locations/us-central1"]
+    assert _fate(emu, old) == (False, True)
+    assert _fate(emu, other) == (False, False)
+
+
+def test_without_any_project_the_task_fails_before_any_request(
+    gcp_ops_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GCP_OPERATIONS_EMULATOR_HOST", raising=False)
+    conn = {"conn_type": "google_cloud_operations", "extra": {"emulator_host": gcp_ops_emulator.host}}
+    monkeypatch.setenv("AIRFLOW_CONN_HK_NO_PROJECT", json.dumps(conn))
+    dr = _run(service="datalineage", locations=["us-central1"], gcp_conn_id="hk_no_project")
+    assert ti_state(dr, "hk") == "failed"
+    assert gcp_ops_emulator.admin.stats()["requests_total"] == 0

@@ -44,7 +44,9 @@ def test_get_returns_the_summary(gcp_ops_emulator_env: Any) -> None:
     assert result["metadata"]["@type"].endswith("datafusion.v1.OperationMetadata")
     assert result["metadata_truncated"] is False
     assert "response" not in result
-    assert emu.admin.stats()["requests"]["get"] == 1
+    # the task's GET, and the "Target resource" link's when the run ends (Data Fusion names it in the metadata)
+    assert emu.admin.stats()["requests"]["get"] == 2
+    assert xcom(dr, "t", "_link_TargetResourceLink").startswith("https://console.cloud.google.com/data-fusion/")
     assert xcom(dr, "t", "gcp_operation") == {"name": op["name"], "service": "datafusion", "api_version": "v1"}
 
 
@@ -140,4 +142,4 @@ def test_these_operator_modules_import_cheaply() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     modules = json.loads(out.stdout.strip().splitlines()[-1])
     assert [m for m in modules if _matches(m, NEVER)] == []
-    assert "airflow_provider_gcp_ops.operators._housekeeping_plan" not in modules
+    assert "airflow_provider_gcp_ops.operations.housekeeping" not in modules

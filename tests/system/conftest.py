@@ -36,7 +36,11 @@ def system_emulator() -> Iterator[EmulatorServer]:
 
 @pytest.fixture(scope="session")
 def deployment(request: pytest.FixtureRequest, system_emulator: EmulatorServer) -> Iterator[Deployment]:
-    dep = Deployment(emulator_host=system_emulator.host, keep_home=bool(os.environ.get("GCP_OPS_SYSTEM_KEEP")))
+    dep = Deployment(
+        emulator_host=system_emulator.host,
+        keep_home=bool(os.environ.get("GCP_OPS_SYSTEM_KEEP")),
+        extra_env={"AIRFLOW__CORE__TEST_CONNECTION": "Enabled"},  # the connection form's Test button (test_ui_links)
+    )
     request.config.stash[_DEPLOYMENT_KEY] = dep
     with sigterm_as_exit():
         try:

@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_gcp_ops.operations.model import Operation, Status
-from airflow_provider_gcp_ops.operations.services import get_service
-from airflow_provider_gcp_ops.operators._housekeeping_plan import (
+from airflow_provider_gcp_ops.operations.housekeeping import (
     REASONS,
     PlannedAction,
     Report,
@@ -18,6 +16,8 @@ from airflow_provider_gcp_ops.operators._housekeeping_plan import (
     format_table,
     plan_housekeeping,
 )
+from airflow_provider_gcp_ops.operations.model import Operation, Status
+from airflow_provider_gcp_ops.operations.services import get_service
 from airflow_provider_gcp_ops.operators.housekeeping import housekeeping_parents
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)

@@ -125,8 +125,8 @@ def _method_entry(doc: dict[str, Any], verb: str, method: dict[str, Any]) -> dic
         return None
     prefix, glob, suffix, path_params = split
     entry: dict[str, Any] = {"http": method["httpMethod"], "prefix": prefix, "suffix": suffix, "glob": glob}
-    if path_params != ["name"]:
-        entry["path_params"] = path_params
+    if "{+name}" not in doc.get("servicePath", "") + method["path"]:
+        entry["path_params"] = path_params  # one parameter per segment (Drive's {name} is the id alone)
     if verb == "cancel":
         entry["body"] = "request" in method
     elif verb == "wait":
@@ -186,9 +186,11 @@ def _collections(doc: dict[str, Any]) -> list[dict[str, Any]]:
         same = [c for c in out if c["verbs"]["get"]["glob"] == verbs["get"]["glob"]]
         if same:  # two resources with one name pattern (Video Intelligence v1): one collection, union of verbs
             for verb, entry in verbs.items():
-                same[0]["verbs"].setdefault(verb, entry)
+                if verb not in same[0]["verbs"]:
+                    same[0]["verbs"][verb] = entry
+                    same[0]["verb_resources"][verb] = ".".join(path)
             continue
-        out.append({"resource": ".".join(path), "verbs": verbs})
+        out.append({"resource": ".".join(path), "verbs": verbs, "verb_resources": {}})
     return out
 
 

@@ -207,6 +207,9 @@ def _parse(value: object, what: str) -> _Parsed:
     host = authority.partition(":")[0].lower()
     path = match.group("path")
     found = next(((p, v) for p, v in spec.url_prefixes() if path.startswith(p) and len(path) > len(p)), None)
+    top_version = spec.top_list_paths().get(path)
+    if found is None and top_version is not None:  # GET /v1/operations: the API's one top-level collection
+        return _Parsed(["operations"], spec, host, top_version)
     if found is None:
         raw = path.split("/")
         if len(raw) < 3 or raw[0] != "":

@@ -91,7 +91,15 @@ class Collection:
         object.__setattr__(self, "methods", MappingProxyType(dict(self.methods)))
 
     def matches(self, name: str) -> bool:
-        return _fits(self.name, name)
+        """``name`` fits the collection's pattern, or a verb's own (Service Usage cancels ``operations/**``)."""
+        return _fits(self.name, name) or any(_fits(p, name) for p in self.patterns.values())
+
+    def method_for(self, name: str, verb: Verb) -> Method | None:
+        """The method for ``verb`` when ``name`` fits that verb's pattern."""
+        method = self.methods.get(verb)
+        if method is None or not _fits(self.patterns.get(verb, self.name), name):
+            return None
+        return method
 
     def matches_parent(self, parent: str) -> bool:
         return self.parent is not None and _fits(self.parent, parent)
@@ -212,13 +220,11 @@ class ServiceSpec:
 
     def method(self, version: str, name: str, verb: Verb) -> Method | None:
         """How ``verb`` is called for operation ``name`` in ``version``; ``None`` when its collection lacks it."""
-        coll = self.collection_for(name, version)
-        if coll is None:
-            return None
-        pattern = coll.patterns.get(verb)
-        if pattern is not None and not _fits(pattern, name):
-            return None
-        return coll.methods.get(verb)
+        for coll in self.collections(version):
+            method = coll.method_for(name, verb)
+            if method is not None:
+                return method
+        return None
 
     def url_prefixes(self) -> tuple[tuple[str, str], ...]:
         """``(path prefix, version)`` of every version, longest first: ``/v1/``, ``/dns/v1/``, ``/storage/v1/``."""
@@ -229,6 +235,16 @@ class ServiceSpec:
                     if m.list_shape not in ("query", "top"):
                         out.setdefault("/" + m.prefix, version)
         return tuple(sorted(out.items(), key=lambda kv: -len(kv[0])))
+
+    def top_list_paths(self) -> dict[str, str]:
+        """``/v1/operations`` -> ``v1`` for lists that take no collection in the path (Speech, Service Usage)."""
+        return {
+            "/" + m.prefix: version
+            for version in self.versions
+            for coll in self.collections(version)
+            for m in coll.methods.values()
+            if m.list_shape in ("query", "top")
+        }
 
     def matches(self, name: str, version: str | None = None) -> bool:
         """True when ``name`` (relative, no version) fits one of this service's operation name patterns

@@ -56,14 +56,16 @@ class HttpRequest:
     has_body: bool = False
 
     def url(self, base_url: str | None = None) -> str:
-        """The full URL. ``base_url`` (``"http://127.0.0.1:8123"``, a test server) replaces scheme and host."""
-        base = base_url.rstrip("/") if base_url else f"https://{self.host}"
-        return base + self.path + (f"?{urlencode(self.query)}" if self.query else "")
+        """The full URL. ``base_url`` (``"http://127.0.0.1:8123"``, the emulator) replaces scheme and host, and the
+        host becomes the first path segment, so one port serves every service apart from the others."""
+        return self._base(base_url) + self.path + (f"?{urlencode(self.query)}" if self.query else "")
 
     def describe(self, base_url: str | None = None) -> str:
         """``"GET https://host/v1/..."`` for errors and logs: never the query string."""
-        base = base_url.rstrip("/") if base_url else f"https://{self.host}"
-        return f"{self.method} {base}{self.path}"
+        return f"{self.method} {self._base(base_url)}{self.path}"
+
+    def _base(self, base_url: str | None) -> str:
+        return f"{base_url.rstrip('/')}/{self.host}" if base_url else f"https://{self.host}"
 
     @property
     def describe_url(self) -> str:

@@ -206,18 +206,10 @@ def _parse(value: object, what: str) -> _Parsed:
     spec = _check_host(authority, value, what)
     host = authority.partition(":")[0].lower()
     path = match.group("path")
-    found = next(((p, v) for p, v in spec.url_prefixes() if path.startswith(p) and len(path) > len(p)), None)
     top_version = spec.top_list_paths().get(path)
-    if found is None and top_version is not None:  # GET /v1/operations: the API's one top-level collection
+    if top_version is not None:  # GET /v1/operations: the API's one top-level collection
         return _Parsed(["operations"], spec, host, top_version)
-    if found is None:
-        raw = path.split("/")
-        if len(raw) < 3 or raw[0] != "":
-            raise _fail(value, "the URL path must be /{version}/{name}", what)
-        if raw[1] in spec.versions:
-            raise _fail(value, "the name is empty", what)
-        raise _fail(value, f"{spec.title} has no API version {raw[1]!r} (known: {', '.join(spec.versions)})", what)
-    prefix, version = found
+    prefix, version = _url_prefix(spec, path, value, what)
     raw_segments = path[len(prefix) :].split("/")
     segments = []
     for seg in raw_segments:
@@ -234,6 +226,19 @@ def _parse(value: object, what: str) -> _Parsed:
         raise _fail(value, f"the URL ends in a method verb ({raw_segments[-1]!r}); pass the resource URL", what)
     _check_segments("/".join(segments), value, what)
     return _Parsed(segments, spec, host, version)
+
+
+def _url_prefix(spec: ServiceSpec, path: str, value: object, what: str) -> tuple[str, str]:
+    """The version prefix a URL path starts with (``/v1/``, ``/dns/v1/``, ``/storage/v1/``) and its version."""
+    found = next(((p, v) for p, v in spec.url_prefixes() if path.startswith(p) and len(path) > len(p)), None)
+    if found is not None:
+        return found
+    raw = path.split("/")
+    if len(raw) < 3 or raw[0] != "":
+        raise _fail(value, "the URL path must be /{version}/{name}", what)
+    if raw[1] in spec.versions:
+        raise _fail(value, "the name is empty", what)
+    raise _fail(value, f"{spec.title} has no API version {raw[1]!r} (known: {', '.join(spec.versions)})", what)
 
 
 def _location_of(segments: list[str]) -> str | None:

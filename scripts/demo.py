@@ -3,9 +3,10 @@ happened to each remote operation, from the emulator's own records (not from wha
 
 Steps: start the emulator (a subprocess on an ephemeral port, auth on); make a throw-away ``AIRFLOW_HOME``
 (``airflow db migrate``, DAGs folder ``example_dags/``, no Airflow examples); seed operations for Dataproc, Data
-Fusion, Dialogflow and Data Lineage; run each example DAG, handing it its operation through the run's
-configuration (``dags test -c '{"operation_name": ...}'``, as you would with ``airflow dags trigger -c``); read
-each operation's history from the emulator; print tables; exit 1 if anything is not as expected. The emulator
+Fusion, Dialogflow, Data Lineage and Document AI (a service of the generated table); run each example DAG, handing
+it its operation through the run's configuration (``dags test -c '{"operation_name": ...}'``, as you would with
+``airflow dags trigger -c``); read each operation's history from the emulator; print tables; exit 1 if anything is
+not as expected. The emulator
 and any running ``dags test`` are stopped on every way out (normal end, error, Ctrl-C, SIGTERM, SIGHUP).
 
 The scenario (seeds and expectations) is plain functions, reused by ``tests/example_dags`` to run the same DAGs
@@ -78,6 +79,9 @@ def seed(admin: Any, project: str = PROJECT, wait_s: float = WAIT_S) -> list[Sce
         return str(admin.create_operation(service=service, project=project, **kw)["name"])
 
     cancel_me = op("dataproc", location="us-central1", duration_s=HOUR, cancel_delay_s=0)
+    # A Document AI batch process: a service from the generated table, named by its full resource name (which
+    # says the service by itself, so the DAG needs no service=).
+    batch = op("documentai", location="us", duration_s=HOUR, cancel_delay_s=0)
     delete_me = op("dataproc", location="us-central1", done=True)
     old_ago = {"created_ago_s": 10 * DAY}
     housekeeping = [
@@ -120,6 +124,13 @@ def seed(admin: Any, project: str = PROJECT, wait_s: float = WAIT_S) -> list[Sce
             {"operation_name": cancel_me},
             "success",
             [Expect("cluster operation to cancel", "dataproc", "CANCELLED", cancels=1, name=cancel_me)],
+        ),
+        Scenario(
+            "example_gcp_ops_cancel_operation",
+            "same DAG, a Document AI batch by full resource name",
+            {"operation_name": f"//documentai.googleapis.com/{batch}"},
+            "success",
+            [Expect("Document AI batch process", "documentai", "CANCELLED", cancels=1, name=batch)],
         ),
         wait,
         Scenario(
@@ -357,7 +368,8 @@ def run_demo(home: Path, children: list[subprocess.Popen[Any]], step: Callable[[
         with EmulatorAdmin(f"http://{host}") as admin:
             scenarios = seed(admin)
             seeded = sum(1 for s in scenarios for e in s.expect if e.name) + 1  # + the sensor's, made later
-            step(f"seeded {seeded} operations (Dataproc, Data Fusion, Dialogflow, Data Lineage) in {PROJECT}")
+            names = "Dataproc, Data Fusion, Dialogflow, Data Lineage, Document AI"
+            step(f"seeded {seeded} operations ({names}) in {PROJECT}")
             runs: list[list[str]] = []
             for scenario in scenarios:
                 t0 = time.monotonic()

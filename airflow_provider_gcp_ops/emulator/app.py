@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from airflow_provider_gcp_ops.emulator.admin_routes import PREFIX, AdminApi
-from airflow_provider_gcp_ops.emulator.google_routes import OperationsApi
+from airflow_provider_gcp_ops.emulator.google_routes import OperationsApi, strip_service_host
 from airflow_provider_gcp_ops.emulator.methods import StartMethods, is_start_method
 from airflow_provider_gcp_ops.emulator.responses import TRANSPORT_SCOPE_KEY, google_error
 from airflow_provider_gcp_ops.emulator.state import EmulatorState
@@ -61,6 +61,7 @@ class EmulatorASGI:
             if scope["path"].startswith(PREFIX + "/"):
                 await self.admin_app(scope, receive, send)
                 return
+            scope = strip_service_host(scope)
         await self.operations_app(scope, receive, send)
 
 

@@ -6,6 +6,12 @@
     POST   /{ver}/{name}:cancel          CancelOperation    -> {}
     POST   /{ver}/{name}:wait            WaitOperation      (timeout in the query or the body, per service)
 
+A request addressed to one service, by a ``Host`` header that is one of its hosts or by a first path segment that
+is (``/datafusion.googleapis.com/v1/...``, how a client with a base URL reaches one service on the shared port), is
+served as that service only: its own URL shapes from the service table (``/dns/v1/...``, ``/storage/v1/b/.../cancel``,
+per-collection verbs), and a list returns only that service's operations. A request with a plain path is matched
+against every service whose version and name patterns fit.
+
 A request goes through: route parsing (unmapped URL: Google's HTML 404) -> the request quota (429 when
 ``rate_limit_per_s`` is set, see ``ratelimit.py``) -> fault injection -> auth (401) -> denied project (403) ->
 missing verb (501) -> unknown operation (404) -> the verb.
@@ -17,6 +23,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +48,7 @@ from airflow_provider_gcp_ops.emulator.store import (
     query_fingerprint,
 )
 from airflow_provider_gcp_ops.operations.codes import RpcCode
-from airflow_provider_gcp_ops.operations.services import ServiceSpec, Verb, WaitStyle, services
+from airflow_provider_gcp_ops.operations.services import ServiceSpec, Verb, WaitStyle, service_for_host, services
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +95,50 @@ def parse_route(method: str, path: str) -> Route | None:
     return None
 
 
+SERVICE_HOST_SCOPE_KEY = "gcp_ops.service_host"
+
+
+def strip_service_host(scope: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """``/datafusion.googleapis.com/v1/...`` -> ``/v1/...`` with the host kept in the scope (every route sees a
+    plain path; the Operations routes serve it as that service)."""
+    first, sep, rest = scope["path"][1:].partition("/")
+    if not first.endswith(".googleapis.com"):
+        return scope
+    return {**scope, "path": "/" + rest if sep else "/", SERVICE_HOST_SCOPE_KEY: first.lower()}
+
+
+def addressed_service(scope: Mapping[str, Any], host_header: str | None) -> tuple[ServiceSpec | None, bool]:
+    """The service a request is addressed to (path segment, else ``Host``), and whether an address was given
+    that is no service's host (then Google's 404)."""
+    host = scope.get(SERVICE_HOST_SCOPE_KEY) or (host_header or "").rsplit(":", 1)[0].lower()
+    if not host.endswith(".googleapis.com"):
+        return None, False
+    spec = service_for_host(host)
+    return spec, spec is None
+
+
+def parse_service_route(spec: ServiceSpec, method: str, path: str) -> Route | None:
+    """The Operations call a request line means for one service, from its URL shapes in the service table."""
+    for prefix, version in spec.url_prefixes():
+        if not path.startswith(prefix):
+            continue
+        rest = path[len(prefix) :]
+        for coll in spec.collections(version):
+            for verb, m in coll.methods.items():
+                if m.http != method or "/" + m.prefix != prefix or m.list_shape in ("query", "top"):
+                    continue
+                if verb is Verb.LIST:
+                    if rest.endswith("/operations") and coll.matches_parent(rest[: -len("/operations")]):
+                        return Route(verb, version, rest[: -len("/operations")], path)
+                    continue
+                if m.suffix and not rest.endswith(m.suffix):
+                    continue
+                name = rest[: len(rest) - len(m.suffix)] if m.suffix else rest
+                if coll.method_for(name, verb) is not None:
+                    return Route(verb, version, name, path)
+    return None
+
+
 def _op_route(verb: Verb, version: str, name: str, path: str) -> Route | None:
     if "/operations/" not in name or ":" in name.rsplit("/", 1)[-1]:
         return None
@@ -105,8 +156,14 @@ class OperationsApi:
 
     async def handle(self, request: Request) -> Response:
         state = self.state
-        route = parse_route(request.method, request.scope["path"])
-        specs = self._candidates(route) if route is not None else []
+        path = request.scope["path"]
+        addressed, unknown_host = addressed_service(request.scope, request.headers.get("host"))
+        if addressed is not None:
+            route = parse_service_route(addressed, request.method, path)
+            specs = [addressed] if route is not None else []
+        else:
+            route = None if unknown_host else parse_route(request.method, path)
+            specs = self._candidates(route) if route is not None else []
         if route is None or not specs:
             state.stats.count_request("unknown", None)
             state.stats.count_response(404)

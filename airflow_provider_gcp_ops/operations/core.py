@@ -21,8 +21,8 @@ from airflow_provider_gcp_ops.operations.errors import (
     unimplemented_verb,
 )
 from airflow_provider_gcp_ops.operations.model import Operation
-from airflow_provider_gcp_ops.operations.names import CollectionRef, OperationRef
-from airflow_provider_gcp_ops.operations.services import Verb, WaitStyle
+from airflow_provider_gcp_ops.operations.names import CollectionRef, OperationRef, _segments_path
+from airflow_provider_gcp_ops.operations.services import Method, Verb, WaitStyle
 
 __all__ = [
     "HttpRequest",
@@ -56,14 +56,16 @@ class HttpRequest:
     has_body: bool = False
 
     def url(self, base_url: str | None = None) -> str:
-        """The full URL. ``base_url`` (``"http://127.0.0.1:8123"``, a test server) replaces scheme and host."""
-        base = base_url.rstrip("/") if base_url else f"https://{self.host}"
-        return base + self.path + (f"?{urlencode(self.query)}" if self.query else "")
+        """The full URL. ``base_url`` (``"http://127.0.0.1:8123"``, the emulator) replaces scheme and host, and the
+        host becomes the first path segment, so one port serves every service apart from the others."""
+        return self._base(base_url) + self.path + (f"?{urlencode(self.query)}" if self.query else "")
 
     def describe(self, base_url: str | None = None) -> str:
         """``"GET https://host/v1/..."`` for errors and logs: never the query string."""
-        base = base_url.rstrip("/") if base_url else f"https://{self.host}"
-        return f"{self.method} {base}{self.path}"
+        return f"{self.method} {self._base(base_url)}{self.path}"
+
+    def _base(self, base_url: str | None) -> str:
+        return f"{base_url.rstrip('/')}/{self.host}" if base_url else f"https://{self.host}"
 
     @property
     def describe_url(self) -> str:
@@ -81,50 +83,61 @@ class HttpRequest:
         return {"Content-Type": "application/json"} if self.has_body else {}
 
 
-def _require(ref: OperationRef | CollectionRef, verb: Verb, method: str, path: str) -> None:
-    spec = ref.spec
-    if not spec.supports(verb):
-        raise unimplemented_verb(spec.title, verb.value, method=method, url=f"https://{ref.host}{path}")
+_DEFAULT_SHAPE = {
+    Verb.GET: ("GET", ""),
+    Verb.CANCEL: ("POST", ":cancel"),
+    Verb.DELETE: ("DELETE", ""),
+    Verb.WAIT: ("POST", ":wait"),
+}
+
+
+def _require(ref: OperationRef, verb: Verb) -> tuple[Method, str]:
+    """The collection's method for ``verb`` and the request path; a verb the collection lacks is refused here,
+    before any request (verbs differ per collection: Vertex AI's top-level collections have no list or cancel)."""
+    method = ref.method(verb)
+    if method is None:
+        http, suffix = _DEFAULT_SHAPE[verb]
+        raise unimplemented_verb(
+            f"{ref.spec.title} {ref.api_version} (collection of {ref.name!r})",
+            verb.value,
+            method=http,
+            url=f"https://{ref.host}{ref.path(suffix)}",
+        )
+    return method, _segments_path(method.prefix, ref.name) + method.suffix
 
 
 def get_request(ref: OperationRef) -> HttpRequest:
-    path = ref.path()
-    _require(ref, Verb.GET, "GET", path)
-    return HttpRequest(Verb.GET, "GET", ref.host, path)
+    method, path = _require(ref, Verb.GET)
+    return HttpRequest(Verb.GET, method.http, ref.host, path)
 
 
 def cancel_request(ref: OperationRef) -> HttpRequest:
-    """``POST {name}:cancel``; body per the row (``None``: no body, ``{}``: ``{}``).
+    """``POST {name}:cancel``; body per the API version (no body, or ``{}``: AlloyDB v1beta none, v1 ``{}``).
 
     A 200 from cancel proves nothing: only a later poll showing ``done`` with rpc code 1 does.
     """
-    path = ref.path(":cancel")
-    _require(ref, Verb.CANCEL, "POST", path)
-    body = ref.spec.cancel_body
-    if body is None:
-        return HttpRequest(Verb.CANCEL, "POST", ref.host, path)
-    return HttpRequest(Verb.CANCEL, "POST", ref.host, path, json=dict(body), has_body=True)
+    method, path = _require(ref, Verb.CANCEL)
+    if not method.body:
+        return HttpRequest(Verb.CANCEL, method.http, ref.host, path)
+    return HttpRequest(Verb.CANCEL, method.http, ref.host, path, json={}, has_body=True)
 
 
 def delete_request(ref: OperationRef) -> HttpRequest:
     """``DELETE {name}``: forgets the operation record; it does not stop the work."""
-    path = ref.path()
-    _require(ref, Verb.DELETE, "DELETE", path)
-    return HttpRequest(Verb.DELETE, "DELETE", ref.host, path)
+    method, path = _require(ref, Verb.DELETE)
+    return HttpRequest(Verb.DELETE, method.http, ref.host, path)
 
 
 def wait_request(ref: OperationRef, timeout_s: float) -> HttpRequest:
-    """``POST {name}:wait`` with the timeout where the row says (query or body); Unimplemented if no ``:wait``.
+    """``POST {name}:wait`` with the timeout where the API says (query or body); Unimplemented if no ``:wait``.
 
     The server may return before the timeout with the operation still running: callers loop.
     """
-    path = ref.path(":wait")
-    _require(ref, Verb.WAIT, "POST", path)
+    method, path = _require(ref, Verb.WAIT)
     timeout = format_duration(timeout_s)
-    style = ref.spec.wait_style
-    if style is WaitStyle.QUERY:
-        return HttpRequest(Verb.WAIT, "POST", ref.host, path, query=(("timeout", timeout),))
-    return HttpRequest(Verb.WAIT, "POST", ref.host, path, json={"timeout": timeout}, has_body=True)
+    if method.wait is WaitStyle.QUERY:
+        return HttpRequest(Verb.WAIT, method.http, ref.host, path, query=(("timeout", timeout),))
+    return HttpRequest(Verb.WAIT, method.http, ref.host, path, json={"timeout": timeout}, has_body=True)
 
 
 def list_request(
@@ -141,19 +154,35 @@ def list_request(
     mistake fails before any network call.
     """
     path = coll.path()
-    _require(coll, Verb.LIST, "GET", path)
+    method = coll.method()
+    if method is None:
+        raise unimplemented_verb(
+            f"{coll.spec.title} {coll.api_version} (collection {coll.parent!r})",
+            Verb.LIST.value,
+            method="GET",
+            url=f"https://{coll.host}{path}",
+        )
     query: list[tuple[str, str]] = []
-    if filter:
-        query.append(("filter", filter))
-    if page_size is not None:
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size <= 0:
-            raise ValueError(f"page_size must be a positive integer, got {page_size!r}")
-        query.append(("pageSize", str(page_size)))
-    if page_token:
-        query.append(("pageToken", page_token))
-    if return_partial_success:
-        query.append(("returnPartialSuccess", "true"))
-    return HttpRequest(Verb.LIST, "GET", coll.host, path, query=tuple(query))
+    if method.list_shape == "query" and coll.parent:
+        query.append(("name", coll.parent))
+    if page_size is not None and (isinstance(page_size, bool) or not isinstance(page_size, int) or page_size <= 0):
+        raise ValueError(f"page_size must be a positive integer, got {page_size!r}")
+    wanted = (
+        ("filter", filter or None),
+        ("pageSize", None if page_size is None else str(page_size)),
+        ("pageToken", page_token or None),
+        ("returnPartialSuccess", "true" if return_partial_success else None),
+    )
+    for key, val in wanted:
+        if val is None:
+            continue
+        if key not in method.params:
+            raise ValueError(
+                f"{coll.spec.title} {coll.api_version} list does not take {key!r} "
+                f"(it takes: {', '.join(method.params) or 'no parameters'}); no request was sent"
+            )
+        query.append((key, val))
+    return HttpRequest(Verb.LIST, method.http, coll.host, path, query=tuple(query))
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,10 @@ from urllib.parse import quote, unquote
 
 from airflow_provider_gcp_ops.operations.errors import InvalidOperationNameError
 from airflow_provider_gcp_ops.operations.services import (
+    Method,
     ServiceSpec,
     UnknownServiceError,
+    Verb,
     get_service,
     service_for_host,
     services,
@@ -132,6 +134,9 @@ def _check_host(host: str, value: object, what: str) -> ServiceSpec:
     if not _HOSTNAME.fullmatch(hostname):
         raise _fail(value, f"host {hostname!r} is not a valid host name", what)
     spec = service_for_host(hostname.lower())
+    retired = spec.retired_hosts.get(hostname.lower()) if spec is not None else None
+    if retired is not None:
+        raise _fail(value, retired, what)
     if spec is None:
         raise _fail(value, f"host {hostname.lower()!r} is not an endpoint of any service in the service table", what)
     return spec
@@ -200,12 +205,12 @@ def _parse(value: object, what: str) -> _Parsed:
     authority = match.group("authority")
     spec = _check_host(authority, value, what)
     host = authority.partition(":")[0].lower()
-    raw = match.group("path").split("/")
-    if len(raw) < 3 or raw[0] != "":
-        raise _fail(value, "the URL path must be /{version}/{name}", what)
-    version, raw_segments = raw[1], raw[2:]
-    if version not in spec.versions:
-        raise _fail(value, f"{spec.title} has no API version {version!r} (known: {', '.join(spec.versions)})", what)
+    path = match.group("path")
+    top_version = spec.top_list_paths().get(path)
+    if top_version is not None:  # GET /v1/operations: the API's one top-level collection
+        return _Parsed(["operations"], spec, host, top_version)
+    prefix, version = _url_prefix(spec, path, value, what)
+    raw_segments = path[len(prefix) :].split("/")
     segments = []
     for seg in raw_segments:
         if _PERCENT.search(seg):
@@ -223,6 +228,19 @@ def _parse(value: object, what: str) -> _Parsed:
     return _Parsed(segments, spec, host, version)
 
 
+def _url_prefix(spec: ServiceSpec, path: str, value: object, what: str) -> tuple[str, str]:
+    """The version prefix a URL path starts with (``/v1/``, ``/dns/v1/``, ``/storage/v1/``) and its version."""
+    found = next(((p, v) for p, v in spec.url_prefixes() if path.startswith(p) and len(path) > len(p)), None)
+    if found is not None:
+        return found
+    raw = path.split("/")
+    if len(raw) < 3 or raw[0] != "":
+        raise _fail(value, "the URL path must be /{version}/{name}", what)
+    if raw[1] in spec.versions:
+        raise _fail(value, "the name is empty", what)
+    raise _fail(value, f"{spec.title} has no API version {raw[1]!r} (known: {', '.join(spec.versions)})", what)
+
+
 def _location_of(segments: list[str]) -> str | None:
     for i in range(0, len(segments) - 1, 2):
         if segments[i] in _LOCATION_COLLECTIONS:
@@ -234,11 +252,33 @@ def _project_of(segments: list[str]) -> str | None:
     return segments[1] if len(segments) > 1 and segments[0] == "projects" else None
 
 
-def _segments_path(api_version: str, name: str) -> str:
-    return "/" + api_version + "/" + "/".join(quote(seg, safe="") for seg in name.split("/"))
+def _segments_path(prefix: str, name: str) -> str:
+    """``/{prefix}{name}`` with every segment of ``name`` percent-encoded (``prefix``: ``v1/``, ``dns/v1/``)."""
+    return "/" + prefix + "/".join(quote(seg, safe="") for seg in name.split("/") if seg)
 
 
-def _choose_spec(parsed: _Parsed, service: str | None, probe: str, value: object, what: str) -> ServiceSpec:
+def _fits(spec: ServiceSpec, probe: str, collection: bool, version: str | None = None) -> bool:
+    return spec.matches_parent(probe, version) if collection else spec.matches(probe, version)
+
+
+def _patterns_text(spec: ServiceSpec, version: str, collection: bool) -> str:
+    found = [(c.parent if collection else c.name) for c in spec.collections(version)]
+    shown = [p for p in dict.fromkeys(found) if p is not None]
+    more = f", ... {len(shown) - 12} more" if len(shown) > 12 else ""
+    return ", ".join(shown[:12]) + more
+
+
+def _check_fit(spec: ServiceSpec, version: str, probe: str, *, collection: bool, value: object, what: str) -> None:
+    """The name must fit a collection of the chosen version (patterns differ per version: Dataproc v1beta2)."""
+    if not _fits(spec, probe, collection, version):
+        patterns = _patterns_text(spec, version, collection)
+        kind = "operations collection" if collection else "operation name"
+        raise _fail(value, f"does not match the {spec.title} {version} {kind} patterns ({patterns})", what)
+
+
+def _choose_spec(
+    parsed: _Parsed, service: str | None, probe: str, value: object, what: str, *, collection: bool = False
+) -> ServiceSpec:
     """The row for this input: from ``service=``, from the input's host, or the only row whose patterns match."""
     spec: ServiceSpec | None = parsed.spec
     if service is not None:
@@ -250,16 +290,14 @@ def _choose_spec(parsed: _Parsed, service: str | None, probe: str, value: object
             raise _fail(value, f"its host belongs to service {spec.key!r}, not {chosen.key!r}", what)
         spec = chosen
     if spec is not None:
-        if not spec.matches(probe):
-            patterns = ", ".join(spec.name_patterns)
-            raise _fail(value, f"does not match the {spec.title} operation name patterns ({patterns})", what)
         return spec
-    candidates = [row for row in services() if row.matches(probe)]
+    candidates = [row for row in services() if probe and _fits(row, probe, collection)]
     if not candidates:
         raise _fail(value, "matches no service's operation name pattern; check the name or pass service=", what)
     if len(candidates) > 1:
-        keys = ", ".join(repr(row.key) for row in candidates)
-        raise _fail(value, f"is ambiguous: it fits services {keys}; pass service= one of them", what)
+        keys = ", ".join(repr(row.key) for row in candidates[:25])
+        more = f" and {len(candidates) - 25} more" if len(candidates) > 25 else ""
+        raise _fail(value, f"is ambiguous: it fits services {keys}{more}; pass service= one of them", what)
     return candidates[0]
 
 
@@ -273,13 +311,20 @@ def _choose_version(spec: ServiceSpec, parsed: _Parsed, api_version: str | None,
 
 
 def _choose_host(
-    spec: ServiceSpec, parsed: _Parsed, *, location: str | None, endpoint: str | None, value: object, what: str
+    spec: ServiceSpec,
+    parsed: _Parsed,
+    *,
+    location: str | None,
+    endpoint: str | None,
+    value: object,
+    what: str,
+    version: str | None = None,
 ) -> str:
     if endpoint is not None:
         return validate_endpoint(endpoint)
     if parsed.url_host is not None:
         return parsed.url_host
-    host = spec.host_for(location)
+    host = spec.host_for(location, version)
     if not spec.known_hosts().fullmatch(host):
         raise _fail(value, f"location {location!r} cannot form a {spec.title} endpoint host", what)
     return host
@@ -313,7 +358,9 @@ def resolve_operation(
         raise _fail(value, f"the name ends in a method verb ({parsed.segments[-1]!r}); pass the operation name", what)
     spec = _choose_spec(parsed, service, name, value, what)
     version = _choose_version(spec, parsed, api_version, value, what)
-    host = _choose_host(spec, parsed, location=_location_of(parsed.segments), endpoint=endpoint, value=value, what=what)
+    _check_fit(spec, version, name, collection=False, value=value, what=what)
+    location = _location_of(parsed.segments)
+    host = _choose_host(spec, parsed, location=location, endpoint=endpoint, value=value, what=what, version=version)
     return OperationRef(service=spec.key, api_version=version, host=host, name=name)
 
 
@@ -332,14 +379,16 @@ def resolve_collection(
     segments = parsed.segments
     if segments[-1] == "operations":
         segments = segments[:-1]
-    if not segments:
-        raise _fail(value, "has no parent before 'operations'", what)
-    if ":" in segments[-1]:
+    if not segments and parsed.spec is None and service is None:
+        raise _fail(value, "has no parent before 'operations'; pass service= for an API's top-level operations", what)
+    if segments and ":" in segments[-1]:
         raise _fail(value, f"ends in a method verb ({segments[-1]!r})", what)
     parent = "/".join(segments)
-    spec = _choose_spec(parsed, service, f"{parent}/operations/x", value, what)
+    spec = _choose_spec(parsed, service, parent, value, what, collection=True)
     version = _choose_version(spec, parsed, api_version, value, what)
-    host = _choose_host(spec, parsed, location=_location_of(segments), endpoint=endpoint, value=value, what=what)
+    _check_fit(spec, version, parent, collection=True, value=value, what=what)
+    location = _location_of(segments)
+    host = _choose_host(spec, parsed, location=location, endpoint=endpoint, value=value, what=what, version=version)
     return CollectionRef(service=spec.key, api_version=version, host=host, parent=parent)
 
 
@@ -386,11 +435,19 @@ class OperationRef:
         """``//{service host}/{name}`` (AIP-122), e.g. for Cloud Logging queries."""
         return f"//{self.spec.host}/{self.name}"
 
+    def method(self, verb: Verb) -> Method | None:
+        """How ``verb`` is called for this operation (its collection's), ``None`` when the collection lacks it."""
+        return self.spec.method(self.api_version, self.name, verb)
+
+    def supports(self, verb: Verb) -> bool:
+        return self.method(verb) is not None
+
     def path(self, suffix: str = "") -> str:
         """``/v1/projects/p/regions/r/operations/abc`` + ``suffix`` (``""`` or a verb like ``":cancel"``)."""
         if not _SUFFIX.fullmatch(suffix):
             raise ValueError(f"path suffix must be '' or ':verb', got {suffix!r}")
-        return _segments_path(self.api_version, self.name) + suffix
+        get = self.method(Verb.GET)
+        return _segments_path(get.prefix if get else f"{self.api_version}/", self.name) + suffix
 
     def to_dict(self) -> dict[str, str]:
         """JSON-safe form (for trigger serialization); :meth:`from_dict` validates it again."""
@@ -425,9 +482,22 @@ class CollectionRef:
     def location(self) -> str | None:
         return _location_of(self.parent.split("/"))
 
+    def method(self) -> Method | None:
+        """How list is called for this collection, ``None`` when it has no list."""
+        coll = self.spec.list_collection_for(self.parent, self.api_version)
+        return None if coll is None else coll.methods.get(Verb.LIST)
+
     def path(self) -> str:
-        """``/v1/projects/p/locations/l/operations`` (also right for rows whose list takes a ``name``)."""
-        return _segments_path(self.api_version, self.parent) + "/operations"
+        """``/v1/projects/p/locations/l/operations`` (also right for rows whose list takes a ``name``); for a list
+        that takes the collection in the query (``v1/operations?name=``) or has one top-level collection,
+        ``/v1/operations``."""
+        method = self.method()
+        if method is not None and method.list_shape in ("query", "top"):
+            return "/" + method.prefix
+        prefix = method.prefix if method is not None else f"{self.api_version}/"
+        if not self.parent:
+            return "/" + prefix + "operations"
+        return _segments_path(prefix, self.parent) + "/operations"
 
     def to_dict(self) -> dict[str, str]:
         return {"service": self.service, "api_version": self.api_version, "host": self.host, "parent": self.parent}

@@ -85,7 +85,7 @@ def wait_plan(
     when known, else from when we started watching). Sleeps never overshoot the deadline.
     """
     started = now()
-    server_wait = use_server_wait and ref.spec.supports(Verb.WAIT)
+    server_wait = use_server_wait and ref.supports(Verb.WAIT)
     op: Operation = yield Send(get_request(ref), parse_operation, deadline=deadline)
     polls = 0
     while not op.done:

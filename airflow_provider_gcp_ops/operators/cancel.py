@@ -122,7 +122,7 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         op = client.get(ref.name, **self.where(ref))
         if op.done:
             return self._already_done(ref, op.summary())
-        if not ref.spec.supports(Verb.CANCEL):
+        if not ref.supports(Verb.CANCEL):
             return self._unimplemented(ref, op.summary(), f"{ref.spec.title} has no cancel verb (no request was sent)")
         self._cancel_sent = True
         try:

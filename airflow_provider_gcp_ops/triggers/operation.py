@@ -54,8 +54,8 @@ class OperationTrigger(BaseTrigger):
 
     Transient errors (429, 5xx, resets, timeouts, a token endpoint that is down) are ridden out inside the
     deadline; without a deadline for at most ``max_outage_s`` in a row since the last successful poll. Yields
-    exactly one :class:`OperationEvent` and returns; an unexpected exception becomes an ``error`` event, after a
-    cancel when the task owns the operation.
+    exactly one :class:`OperationEvent` and returns; an unexpected exception becomes an ``error`` event too (on
+    which the resumed task cancels an operation it owns, then fails).
     """
 
     def __init__(
@@ -124,12 +124,11 @@ class OperationTrigger(BaseTrigger):
             await self._on_cancelled(exc)
             raise
         except Exception as exc:
-            # Anything unexpected (a bug, a credentials error outside the library's errors): the trigger must not
-            # die without an event (the task would fail with its operation still running). Cancel here when the
-            # task owns the operation, and hand the task an error event, which fails it.
+            # Anything unexpected (a bug, a credentials error outside the library's errors) must not kill the
+            # trigger without an event: the task would fail with its operation still running. It becomes an
+            # ``error`` event like any failed wait, and the task, resumed, sends the one cancel of an owned
+            # operation and fails (execute_complete): one place cancels, never twice.
             self.log.exception("Unexpected error while watching %s", self.operation_name)
-            if self.cancel_on_kill:
-                await self.cancel_remote(f"the trigger failed unexpectedly: {type(exc).__name__}")
             event = self._event("error", f"the trigger failed unexpectedly: {exc}", error_type=type(exc).__name__)
         yield TriggerEvent(event.to_payload())
 

@@ -262,3 +262,18 @@ async def test_task_state_without_a_task_instance_is_unknown() -> None:
 async def test_a_failing_task_state_lookup_is_unknown_not_a_cancel() -> None:
     trigger = with_ti(make_trigger("projects/p/regions/r/operations/o"))  # no supervisor here
     assert await trigger.task_state() is UNKNOWN
+
+
+async def test_an_unexpected_exception_becomes_an_error_event(
+    gcp_ops_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trigger never dies without an event; the resumed task (execute_complete) sends the one cancel."""
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+
+    def broken_poll(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("airflow_provider_gcp_ops.operations.plans.parse_operation", broken_poll)
+    event = await first_event(make_trigger(op["name"]))
+    assert event.status == "error" and event.error_type == "KeyError"
+    assert cancels(gcp_ops_emulator, op["name"]) == 0

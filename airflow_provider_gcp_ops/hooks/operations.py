@@ -5,7 +5,9 @@ claiming that connection type. Sync methods for workers; ``a``-prefixed async tw
 resolve the connection with ``aget_connection`` and build credentials off the event loop.
 
 Emulator: ``$GCP_OPERATIONS_EMULATOR_HOST=host:port`` or the extra ``emulator_host`` sends every call over plain
-HTTP to the emulator with a static token and no Google credentials at all.
+HTTP to the emulator with a static token and no Google credentials at all; except when the connection's
+service-account key names the emulator's token endpoint as its ``token_uri`` (then google-auth's real refresh
+flow runs against the emulator). A key whose tokens come from Google is never used with an emulator.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from typing import Any
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from airflow_provider_gcp_ops.hooks.credentials import ConnectionSettings, build_credentials, parse_settings
+from airflow_provider_gcp_ops.hooks.credentials import (
+    ConnectionSettings,
+    build_credentials,
+    key_uses_emulator_tokens,
+    parse_settings,
+)
 from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
 from airflow_provider_gcp_ops.operations.client_base import Timeouts, emulator_host_from_env
 from airflow_provider_gcp_ops.operations.model import Operation
@@ -104,8 +111,13 @@ class GoogleOperationsHook(BaseHook):
         }
 
     @staticmethod
-    def _uses_emulator(options: dict[str, Any]) -> bool:
-        return bool(options["emulator_host"])
+    def _credentials(settings: ConnectionSettings, options: dict[str, Any]) -> Any:
+        """Credentials for the client; ``None`` (the emulator's static token) with an emulator, unless the
+        connection's service-account key gets its tokens from that emulator (``token_uri``). Blocking."""
+        emulator = options["emulator_host"]
+        if emulator and not key_uses_emulator_tokens(settings, emulator):
+            return None
+        return build_credentials(settings)[0]
 
     # -- sync ------------------------------------------------------------------------------------------------
     def get_conn(self) -> OperationsClient:
@@ -113,7 +125,7 @@ class GoogleOperationsHook(BaseHook):
         if self._client is None:
             settings = self.get_settings()
             options = self._client_settings(settings)
-            credentials = None if self._uses_emulator(options) else build_credentials(settings)[0]
+            credentials = self._credentials(settings, options)
             self._client = OperationsClient(credentials=credentials, **options)
         return self._client
 
@@ -164,9 +176,7 @@ class GoogleOperationsHook(BaseHook):
         """An async client on the loop's shared connection pool; credentials are built off the loop."""
         settings = await self.aget_settings()
         options = self._client_settings(settings)
-        credentials = None
-        if not self._uses_emulator(options):
-            credentials, _ = await asyncio.to_thread(build_credentials, settings)
+        credentials = await asyncio.to_thread(self._credentials, settings, options)
         async with AsyncOperationsClient(credentials=credentials, **options) as client:
             yield client
 

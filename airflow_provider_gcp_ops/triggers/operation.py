@@ -5,10 +5,13 @@ Kill paths (Airflow itself never calls an operator's ``on_kill`` while the task 
 - Airflow >= 3.3: a user marks the deferred task failed / success or clears it ⇒ the triggerer cancels
   ``run()`` with the message ``__airflow_user_action__`` and calls :meth:`on_kill`, which cancels the remote
   operation (when ``cancel_on_kill``).
-- Airflow 3.0-3.2: no ``on_kill``; the only signal is ``asyncio.CancelledError`` in ``run()``, which also fires
-  when the triggerer restarts. So we cancel only when the task instance is no longer DEFERRED (a restart leaves
-  it DEFERRED and must never cancel anything), skip the 3.3 user-action message (``on_kill`` handles it), and
-  always re-raise ``CancelledError``.
+- Before Airflow 3.3: no ``on_kill``; the only signal is ``asyncio.CancelledError`` in ``run()``, which also
+  fires when the triggerer restarts. We look the task instance's state up (its mapped key for a mapped task) and
+  cancel only when it is *known* and not DEFERRED (a cleared task has no state: that counts; a restart leaves it
+  DEFERRED; a failed look-up is unknown: never a cancel). The rules are :mod:`.kill_rules`. ``CancelledError``
+  is always re-raised.
+- Anything unexpected in the wait becomes an ``error`` event (the trigger never dies silently); the resumed
+  task cancels an owned operation, then fails.
 - ``execution_timeout`` / a sensor's ``timeout`` are not enforced while deferred: the task passes an absolute
   ``deadline`` (epoch seconds); at it we yield a ``timeout`` event, and ``execute_complete`` cancels and fails.
 
@@ -162,7 +165,7 @@ class OperationTrigger(BaseTrigger):
             await self.cancel_remote("the deferred task was killed by a user action")
 
     async def _on_cancelled(self, exc: asyncio.CancelledError) -> None:
-        """Airflow 3.0-3.2's only kill signal; also a triggerer restart. The rules: :mod:`.kill_rules`."""
+        """The only kill signal before Airflow 3.3; also a triggerer restart. The rules: :mod:`.kill_rules`."""
         user_action = bool(exc.args) and exc.args[0] == USER_ACTION_CANCEL_MSG
         state: TaskState = UNKNOWN
         rerun = False

@@ -99,6 +99,8 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
     def execute(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
+        from airflow_provider_gcp_ops.operations.errors import OperationsError
+
         ref = self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
         self.remember(context, ref)
         if self.deferrable:
@@ -110,6 +112,9 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
             # sensor's timeout has passed (a skip when soft_fail); a poke's own failure leaves the flag False.
             if self._last_poke_running:
                 self._cancel_on_timeout(ref)
+            raise
+        except OperationsError as exc:  # a poke failed for good (not transient): the wait fails, cancel first
+            self.cancel_failed_wait(type(exc).__name__, ref)
             raise
 
     def _execute_deferrable(self, context: Context, ref: OperationRef) -> Any:

@@ -147,10 +147,10 @@ def fault_rule(emu: EmulatorServer, kind: str, match: str) -> dict[str, Any]:
     return next(r for r in rules if r["kind"] == kind and r["match"] == match)
 
 
-def wait_trigger_polled(emu: EmulatorServer, name: str, what: str) -> None:
-    """Wait until a poll of ``name`` arrives after now (a deferred task's trigger runs; act only then)."""
-    before = polls(emu, name)
-    wait_for(f"{what}: {name} polled", lambda: polls(emu, name) > before, timeout=90)
+def wait_sensor_trigger_polled(emu: EmulatorServer, name: str, what: str) -> None:
+    """Wait until a deferred sensor's trigger has polled ``name`` (act on the task only then). A deferrable sensor
+    pokes once on its worker before deferring; every later GET of its operation is the trigger's."""
+    wait_for(f"{what}: {name} polled by the trigger", lambda: polls(emu, name) > 1, timeout=90)
 
 
 def assert_untouched(emu: EmulatorServer, name: str, version: str = "v1") -> None:
@@ -412,7 +412,7 @@ def test_mapped_sensor_cancels_only_the_killed_index(
     dag, run = PREFIX + case, runs[case]
     long_op, short_op = op_name(api, runs, case, "start"), op_name(api, runs, case, "start_short")
     api.wait_state(dag, run, "sensor", {"deferred"}, timeout=180, map_index=0)
-    wait_trigger_polled(emu, long_op, f"{case}[0]")  # index 1 ends on its own (45 s), whenever this runs
+    wait_sensor_trigger_polled(emu, long_op, f"{case}[0]")  # index 1 ends on its own (45 s), whenever this runs
     api.mark(dag, run, "sensor", "failed", map_index=0)
     record("mapped_sensor_action_to_cancel_s", wait_cancelled(emu, long_op, f"{case}[0]"))
     done = api.wait_state(dag, run, "sensor", {"success", "failed"}, timeout=180, map_index=1)
@@ -437,7 +437,7 @@ def test_cleared_deferred_sensor(api: Api, runs: dict[str, str], system_emulator
     names = {task: op_name(api, runs, case, f"start_{task}") for task in ("cancel", "keep")}
     for task in ("cancel", "keep"):
         api.wait_state(dag, run, f"sensor_{task}", {"deferred"}, timeout=180)
-        wait_trigger_polled(emu, names[task], f"{case}.{task}")
+        wait_sensor_trigger_polled(emu, names[task], f"{case}.{task}")
     started = time.monotonic()
     for task in ("cancel", "keep"):
         api.clear(dag, run, f"sensor_{task}")

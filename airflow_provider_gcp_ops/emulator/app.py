@@ -1,5 +1,5 @@
-"""The ASGI application: the Google routes and the admin routes, behind a thin wrapper that exposes the TCP
-transport (for the ``reset`` fault) and dispatches on the path prefix."""
+"""The ASGI application: the Google routes, the admin routes and the OAuth token endpoint (``oauth.py``), behind
+a thin wrapper that exposes the TCP transport (for the ``reset`` fault) and dispatches on the path prefix."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 from airflow_provider_gcp_ops.emulator.admin_routes import PREFIX, AdminApi
 from airflow_provider_gcp_ops.emulator.google_routes import OperationsApi, strip_service_host
 from airflow_provider_gcp_ops.emulator.methods import StartMethods, is_start_method
+from airflow_provider_gcp_ops.emulator.oauth import TOKEN_PATH, TokenEndpoint
 from airflow_provider_gcp_ops.emulator.responses import TRANSPORT_SCOPE_KEY, google_error
 from airflow_provider_gcp_ops.emulator.state import EmulatorState
 from airflow_provider_gcp_ops.operations.codes import RpcCode
@@ -52,6 +53,9 @@ class EmulatorASGI:
             exception_handlers=handlers,
         )
         self.admin_app = Starlette(routes=AdminApi(state).routes(), exception_handlers=handlers)
+        self.oauth_app = Starlette(
+            routes=[Route(TOKEN_PATH, TokenEndpoint(state).handle, methods=_ALL_METHODS)], exception_handlers=handlers
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -60,6 +64,9 @@ class EmulatorASGI:
                 scope[TRANSPORT_SCOPE_KEY] = transport
             if scope["path"].startswith(PREFIX + "/"):
                 await self.admin_app(scope, receive, send)
+                return
+            if scope["path"] == TOKEN_PATH:  # OAuth 2.0 token endpoint (oauth.py)
+                await self.oauth_app(scope, receive, send)
                 return
             scope = strip_service_host(scope)
         await self.operations_app(scope, receive, send)

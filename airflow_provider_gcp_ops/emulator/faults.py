@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-ROUTES = frozenset({"get", "list", "cancel", "delete", "wait", "*"})
+ROUTES = frozenset({"get", "list", "cancel", "delete", "wait", "token", "*"})  # token: oauth.py
 _RULE_KEYS = frozenset({"route", "kind", "probability", "count", "retry_after_s", "latency_s", "stall_s", "match"})
 
 

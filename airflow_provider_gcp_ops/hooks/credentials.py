@@ -212,3 +212,17 @@ def build_credentials(settings: ConnectionSettings) -> tuple[Any, str | None]:
     if settings.quota_project_id and hasattr(credentials, "with_quota_project"):
         credentials = credentials.with_quota_project(settings.quota_project_id)
     return credentials, settings.project or project
+
+
+def key_uses_emulator_tokens(settings: ConnectionSettings, emulator_host: str) -> bool:
+    """Whether the connection's service-account key takes its tokens from the emulator at ``emulator_host``
+    (its ``token_uri`` is ``http://<emulator_host>/...``). Reads ``key_path`` when set (blocking)."""
+    info: Any = settings.keyfile_dict
+    if info is None and settings.key_path:
+        try:
+            with open(settings.key_path, encoding="utf-8") as handle:
+                info = json.load(handle)
+        except (OSError, ValueError):
+            return False
+    token_uri = info.get("token_uri") if isinstance(info, Mapping) else None
+    return isinstance(token_uri, str) and token_uri.startswith(f"http://{emulator_host}/")

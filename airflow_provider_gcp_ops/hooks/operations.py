@@ -5,7 +5,9 @@ claiming that connection type. Sync methods for workers; ``a``-prefixed async tw
 resolve the connection with ``aget_connection`` and build credentials off the event loop.
 
 Emulator: ``$GCP_OPERATIONS_EMULATOR_HOST=host:port`` or the extra ``emulator_host`` sends every call over plain
-HTTP to the emulator with a static token and no Google credentials at all.
+HTTP to the emulator with a static token and no Google credentials at all; except when the connection's
+service-account key names the emulator's token endpoint as its ``token_uri`` (then google-auth's real refresh
+flow runs against the emulator). A key whose tokens come from Google is never used with an emulator.
 
 Cheap to import (``airflow providers hooks`` and the connection screens import it): the clients, ``requests``,
 ``httpx`` and google-auth load on first use.
@@ -23,7 +25,12 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_gcp_ops import connection_form
-from airflow_provider_gcp_ops.hooks.credentials import ConnectionSettings, build_credentials, parse_settings
+from airflow_provider_gcp_ops.hooks.credentials import (
+    ConnectionSettings,
+    build_credentials,
+    key_uses_emulator_tokens,
+    parse_settings,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
@@ -118,8 +125,13 @@ class GoogleOperationsHook(BaseHook):
         }
 
     @staticmethod
-    def _uses_emulator(options: dict[str, Any]) -> bool:
-        return bool(options["emulator_host"])
+    def _credentials(settings: ConnectionSettings, options: dict[str, Any]) -> Any:
+        """Credentials for the client; ``None`` (the emulator's static token) with an emulator, unless the
+        connection's service-account key gets its tokens from that emulator (``token_uri``). Blocking."""
+        emulator = options["emulator_host"]
+        if emulator and not key_uses_emulator_tokens(settings, emulator):
+            return None
+        return build_credentials(settings)[0]
 
     # -- sync ------------------------------------------------------------------------------------------------
     def get_conn(self) -> OperationsClient:
@@ -129,7 +141,7 @@ class GoogleOperationsHook(BaseHook):
 
             settings = self.get_settings()
             options = self._client_settings(settings)
-            credentials = None if self._uses_emulator(options) else build_credentials(settings)[0]
+            credentials = self._credentials(settings, options)
             self._client = OperationsClient(credentials=credentials, **options)
         return self._client
 
@@ -182,9 +194,7 @@ class GoogleOperationsHook(BaseHook):
 
         settings = await self.aget_settings()
         options = self._client_settings(settings)
-        credentials = None
-        if not self._uses_emulator(options):
-            credentials, _ = await asyncio.to_thread(build_credentials, settings)
+        credentials = await asyncio.to_thread(self._credentials, settings, options)
         async with AsyncOperationsClient(credentials=credentials, **options) as client:
             yield client
 

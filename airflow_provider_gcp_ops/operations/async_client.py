@@ -161,7 +161,7 @@ class AsyncOperationsClient(ClientBase):
     async def _send_once(self, http: pool.SharedHttp, send: Send[Any], auth: dict[str, str]) -> httpx.Response:
         request = send.request
         read = self.read_timeout(send)
-        timeout = httpx.Timeout(connect=self.timeouts.connect, read=read, write=read, pool=read)
+        timeout = httpx.Timeout(connect=self.connect_timeout(send), read=read, write=read, pool=read)
         try:
             async with http.slot(self.pool_timeout(send)) as client:
                 return await client.request(

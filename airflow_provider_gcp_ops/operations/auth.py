@@ -5,6 +5,11 @@ runs in a worker thread, and only one refresh per token source is in flight at a
 sharing one credentials object must not start thousands of refreshes when the token expires).
 
 Nothing here logs or formats a token: headers are built and handed to the transport, never to a logger.
+
+A failed token refresh becomes one of the library's errors in one place, :func:`auth_error`, for both clients:
+google-auth's ``RefreshError`` flagged ``retryable`` (the token endpoint answered 5xx/429) and its
+``TransportError`` (the endpoint could not be reached) are transient, so every wait rides them out like any
+outage; any other ``RefreshError`` (a revoked key, a bad grant) is ``UNAUTHENTICATED``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from typing import Any, Protocol
+
+from .errors import ConnectionFailed, OperationsError, Unauthenticated, Unavailable
 
 EMULATOR_TOKEN = "gcp-ops-emulator"  # noqa: S105 - a placeholder the emulator accepts, not a secret
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -98,7 +105,34 @@ class CredentialsTokenSource:
                 return
             with requests.Session() as session:
                 request = google.auth.transport.requests.Request(session)
-                self._credentials.refresh(_TimeoutRequest(request, self._refresh_timeout))
+                try:
+                    self._credentials.refresh(_TimeoutRequest(request, self._refresh_timeout))
+                except Exception as exc:
+                    mapped = auth_error(exc)
+                    if mapped is None:
+                        raise
+                    raise mapped from None
+
+
+def auth_error(exc: BaseException, *, method: str | None = None, url: str | None = None) -> OperationsError | None:
+    """google-auth's refresh failures as library errors (``None``: not one of them). Texts name only the class:
+    google-auth's messages may quote the token endpoint's answer."""
+    try:
+        import google.auth.exceptions as gexc
+    except ImportError:  # pragma: no cover - google-auth is a dependency
+        return None
+    name = type(exc).__name__
+    if isinstance(exc, gexc.RefreshError):
+        if getattr(exc, "retryable", False):
+            return Unavailable(
+                f"could not refresh Google credentials, the token endpoint is unavailable: {name}",
+                method=method,
+                url=url,
+            )
+        return Unauthenticated(f"could not refresh Google credentials: {name}", method=method, url=url)
+    if isinstance(exc, gexc.TransportError):
+        return ConnectionFailed(f"token endpoint unreachable: {name}", method=method, url=url)
+    return None
 
 
 class _TimeoutRequest:

@@ -19,7 +19,7 @@ from .errors import InvalidOperationNameError
 from .methods import method_request
 from .model import Operation
 from .names import CollectionRef, OperationRef, resolve_collection, resolve_operation, validate_endpoint
-from .plans import Plan, Send, list_plan, single, wait_plan
+from .plans import DEFAULT_MAX_OUTAGE_S, Plan, Send, list_plan, single, wait_plan
 from .polling import PollSchedule
 from .retry import DEFAULT_RETRY, RetryPolicy
 
@@ -53,8 +53,13 @@ class Timeouts:
 
 # One quick, best-effort cancel (every kill path: the operators' on_kill and timeouts, the trigger's on_kill and
 # CancelledError path): short timeouts, at most one retry on a transient error, all within 15 s; never a wait.
+# The 15 s bound the whole call (``cancel(..., timeout=QUICK_CANCEL_S)``): the second attempt's connect and read
+# timeouts are cut to what is left, so a stalled server cannot stretch it (measured: bench/quick_cancel.py).
+QUICK_CANCEL_S = 15.0
+# What the call is given: a last attempt may get MIN_READ_TIMEOUT_S past its deadline, so the whole stays within.
+QUICK_CANCEL_TIMEOUT_S = QUICK_CANCEL_S - MIN_READ_TIMEOUT_S
 QUICK_CANCEL_TIMEOUTS = Timeouts(connect=5.0, read=10.0)
-QUICK_CANCEL_RETRY = RetryPolicy(max_attempts=2, initial_backoff=0.5, max_backoff=1.0, deadline=15.0)
+QUICK_CANCEL_RETRY = RetryPolicy(max_attempts=2, initial_backoff=0.5, max_backoff=1.0, deadline=QUICK_CANCEL_S)
 
 
 def emulator_base_url(emulator_host: str | None) -> str | None:
@@ -125,8 +130,9 @@ class ClientBase:
     def get_plan(self, name: str | OperationRef, **kw: Any) -> Plan[Operation]:
         return single(get_request(self.operation_ref(name, **kw)), parse_operation)
 
-    def cancel_plan(self, name: str | OperationRef, **kw: Any) -> Plan[None]:
-        return single(cancel_request(self.operation_ref(name, **kw)), parse_empty)
+    def cancel_plan(self, name: str | OperationRef, *, timeout: float | None = None, **kw: Any) -> Plan[None]:
+        """``timeout``: the whole call (every attempt, its connect and read, the backoff) ends within it."""
+        return single(cancel_request(self.operation_ref(name, **kw)), parse_empty, self.deadline(timeout=timeout))
 
     def delete_plan(self, name: str | OperationRef, **kw: Any) -> Plan[None]:
         return single(delete_request(self.operation_ref(name, **kw)), parse_empty)
@@ -157,9 +163,14 @@ class ClientBase:
         timeout: float | None = None,
         deadline: float | None = None,
         use_server_wait: bool = True,
+        max_outage_s: float | None = DEFAULT_MAX_OUTAGE_S,
         **kw: Any,
     ) -> Plan[Operation]:
-        """``timeout`` (seconds from now) or ``deadline`` (monotonic, as from ``clock``): the earlier wins."""
+        """``timeout`` (seconds from now) or ``deadline`` (monotonic, as from ``clock``): the earlier wins.
+
+        Transient errors (this client's retry policy decides which) are ridden out until the deadline, or without
+        one for ``max_outage_s`` in a row (see :func:`.plans.wait_plan`).
+        """
         ref = self.operation_ref(name, **kw)
         return wait_plan(
             ref,
@@ -168,6 +179,8 @@ class ClientBase:
             wall_now=self.wall_clock,
             schedule=self.poll,
             use_server_wait=use_server_wait,
+            transient=self.retry.is_retryable,
+            max_outage_s=max_outage_s,
         )
 
     def list_plan(
@@ -198,6 +211,13 @@ class ClientBase:
             raise ValueError(f"timeout must be >= 0, got {timeout!r}")
         candidates = [d for d in (deadline, None if timeout is None else self.clock() + timeout) if d is not None]
         return min(candidates) if candidates else None
+
+    def connect_timeout(self, send: Send[Any]) -> float:
+        """The connect timeout for one attempt: the client's, never past the action's deadline."""
+        connect = self.timeouts.connect
+        if send.deadline is not None:
+            connect = min(connect, max(MIN_READ_TIMEOUT_S, send.deadline - self.clock()))
+        return connect
 
     def read_timeout(self, send: Send[Any]) -> float:
         """The read timeout for one attempt: the client's (or the action's), never past the action's deadline."""

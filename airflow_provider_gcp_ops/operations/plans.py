@@ -26,7 +26,7 @@ from .core import (
     parse_operation,
     wait_request,
 )
-from .errors import WaitTimeout
+from .errors import OperationsError, WaitTimeout
 from .model import Operation
 from .names import CollectionRef, OperationRef
 from .polling import PollSchedule
@@ -69,6 +69,11 @@ SERVER_WAIT_HOLD_S = 30.0
 SERVER_WAIT_GRACE_S = 10.0
 
 
+# How long a wait without a deadline rides out a transient outage (the retries of single calls exhausted, the
+# service still failing): counted from the first failed poll since the last successful one.
+DEFAULT_MAX_OUTAGE_S = 1800.0
+
+
 def wait_plan(
     ref: OperationRef,
     *,
@@ -77,37 +82,86 @@ def wait_plan(
     schedule: PollSchedule,
     wall_now: Callable[[], float] | None = None,
     use_server_wait: bool = True,
+    transient: Callable[[BaseException], bool] | None = None,
+    max_outage_s: float | None = DEFAULT_MAX_OUTAGE_S,
 ) -> Plan[Operation]:
     """Poll ``ref`` until it is done or ``deadline`` (monotonic) passes, then raise :class:`WaitTimeout`.
 
     Uses the service's ``:wait`` where the table says it has one (holding at most ``SERVER_WAIT_HOLD_S`` a call),
     else GET with the poll schedule, whose delay grows with the operation's age (from its metadata start time
     when known, else from when we started watching). Sleeps never overshoot the deadline.
+
+    Outages (the one rule for every wait, in a worker or the triggerer): a poll that still fails after the
+    client's retries with an error ``transient`` accepts is ridden out, polling on the same schedule, until
+    the deadline (then :class:`WaitTimeout`, as for any deadline); without a deadline for at most ``max_outage_s``
+    in a row (then the error is raised). A successful poll ends the outage: its clock starts again at the next
+    failure. ``transient=None``: the first failed poll ends the wait.
     """
     started = now()
     server_wait = use_server_wait and ref.supports(Verb.WAIT)
-    op: Operation = yield Send(get_request(ref), parse_operation, deadline=deadline)
-    polls = 0
-    while not op.done:
+    outage = _Outage(now, deadline, transient, max_outage_s)
+    op: Operation | None = None
+    request, read_timeout, polls = get_request(ref), None, 0
+    while True:
+        try:
+            op = yield Send(request, parse_operation, deadline=deadline, read_timeout=read_timeout)
+        except OperationsError as exc:
+            outage.failed(exc, op, ref)
+            yield Sleep(outage.pause(schedule.next_delay(polls_so_far=polls, age_s=now() - started)))
+            polls += 1
+            request, read_timeout = get_request(ref), None
+            continue
+        outage.ended()
+        if op.done:
+            return op
         remaining = None if deadline is None else deadline - now()
         if remaining is not None and remaining <= 0:
             raise WaitTimeout(f"operation {ref.name!r} was still running at the wait deadline", operation=op)
         if server_wait:
             hold = SERVER_WAIT_HOLD_S if remaining is None else max(0.0, min(SERVER_WAIT_HOLD_S, remaining))
-            op = yield Send(
-                wait_request(ref, hold),
-                parse_operation,
-                deadline=deadline,
-                read_timeout=hold + SERVER_WAIT_GRACE_S,
-            )
+            request, read_timeout = wait_request(ref, hold), hold + SERVER_WAIT_GRACE_S
         else:
             delay = schedule.next_delay(polls_so_far=polls, age_s=_age(op, started, now, wall_now))
             if remaining is not None:
                 delay = min(delay, remaining)
             yield Sleep(delay)
             polls += 1
-            op = yield Send(get_request(ref), parse_operation, deadline=deadline)
-    return op
+            request, read_timeout = get_request(ref), None
+
+
+class _Outage:
+    """The outage clock of one wait: when the current run of failed polls began (``None``: no outage)."""
+
+    def __init__(
+        self,
+        now: Callable[[], float],
+        deadline: float | None,
+        transient: Callable[[BaseException], bool] | None,
+        max_outage_s: float | None,
+    ) -> None:
+        self._now, self._deadline, self._transient, self._max = now, deadline, transient, max_outage_s
+        self.since: float | None = None
+
+    def failed(self, exc: OperationsError, last: Operation | None, ref: OperationRef) -> None:
+        """A poll failed for good: return to ride it out, or raise (the error, or a timeout at the deadline)."""
+        if self._transient is None or not self._transient(exc):
+            raise exc
+        now = self._now()
+        if self._deadline is not None and now >= self._deadline:
+            raise WaitTimeout(
+                f"operation {ref.name!r}: the wait deadline passed during a transient error: {exc}", operation=last
+            ) from exc
+        self.since = now if self.since is None else self.since
+        if self._deadline is None and self._max is not None and now - self.since >= self._max:
+            raise exc
+
+    def ended(self) -> None:
+        self.since = None
+
+    def pause(self, pause_s: float) -> float:
+        if self._deadline is not None:
+            pause_s = max(0.0, min(pause_s, self._deadline - self._now()))
+        return pause_s
 
 
 def _age(op: Operation, started: float, now: Callable[[], float], wall_now: Callable[[], float] | None) -> float:
@@ -162,7 +216,11 @@ def list_plan(
     return tuple(unreachable)
 
 
-def single(request: HttpRequest, parse: Callable[[int, Mapping[str, str], bytes, HttpRequest], T]) -> Plan[T]:
-    """A one-request plan (get, cancel, delete)."""
-    result: T = yield Send(request, parse)
+def single(
+    request: HttpRequest,
+    parse: Callable[[int, Mapping[str, str], bytes, HttpRequest], T],
+    deadline: float | None = None,
+) -> Plan[T]:
+    """A one-request plan (get, cancel, delete); ``deadline`` (monotonic) bounds it as a whole."""
+    result: T = yield Send(request, parse, deadline=deadline)
     return result

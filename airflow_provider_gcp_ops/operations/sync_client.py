@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 import requests
 
-from .auth import CLOUD_PLATFORM_SCOPE, EMULATOR_TOKEN
+from .auth import CLOUD_PLATFORM_SCOPE, EMULATOR_TOKEN, auth_error
 from .client_base import USER_AGENT, ClientBase, emulator_host_from_env
-from .errors import ConnectionFailed, OperationsError, RequestTimeout, Unauthenticated
+from .errors import ConnectionFailed, OperationsError, RequestTimeout
 from .model import Operation
 from .names import CollectionRef, OperationRef
 from .plans import Emit, Plan, Send, Sleep
@@ -142,7 +142,7 @@ class OperationsClient(ClientBase):
                 request.method,
                 request.url(self.base_url),
                 json=request.json if request.has_body else None,
-                timeout=(self.timeouts.connect, self.read_timeout(send)),
+                timeout=(self.connect_timeout(send), self.read_timeout(send)),
                 allow_redirects=False,
             )
         except requests.Timeout as exc:
@@ -154,8 +154,10 @@ class OperationsClient(ClientBase):
                 f"connection failed: {exc.__class__.__name__}", method=request.method, url=request.describe_url
             ) from None
         except Exception as exc:
-            _raise_auth_error(exc, request.method, request.describe())
-            raise
+            mapped = auth_error(exc, method=request.method, url=request.describe())
+            if mapped is None:
+                raise
+            raise mapped from None
         return response.status_code, response.headers, response.content
 
 
@@ -189,19 +191,3 @@ class _closing:
 
     def __exit__(self, *exc: object) -> None:
         self._plan.close()
-
-
-def _raise_auth_error(exc: Exception, method: str, url: str) -> None:
-    """google-auth's refresh errors, as library errors (their texts carry no token)."""
-    try:
-        import google.auth.exceptions as gexc
-    except ImportError:  # pragma: no cover - google-auth is a dependency
-        return
-    if isinstance(exc, gexc.RefreshError):
-        raise Unauthenticated(
-            f"could not refresh Google credentials: {exc.__class__.__name__}", method=method, url=url
-        ) from None
-    if isinstance(exc, gexc.TransportError):
-        raise ConnectionFailed(
-            f"token endpoint unreachable: {exc.__class__.__name__}", method=method, url=url
-        ) from None

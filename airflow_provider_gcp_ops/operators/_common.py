@@ -177,8 +177,8 @@ class OperationTaskMixin:
     def cancel_once(self, why: str, ref: OperationRef | None = None) -> bool:
         """Send one cancel for ``ref`` (default: the remembered operation), unless this task already sent one.
 
-        Best effort and quick: 5 s connect / 10 s read, at most two attempts within 15 s, a warning on failure,
-        never a wait for the outcome. Returns whether the server accepted the request.
+        Best effort and quick: 5 s connect / 10 s read, at most two attempts, the whole call within 15 s, a warning
+        on failure, never a wait for the outcome. Returns whether the server accepted the request.
         """
         target = ref or self._ref
         if target is None:
@@ -188,16 +188,29 @@ class OperationTaskMixin:
             self.log.info("Not cancelling %s again (%s): this task already sent its cancel", target.name, why)
             return False
         self._cancel_sent = True  # set first: a second path (an alarm mid-request) must not send another
-        from airflow_provider_gcp_ops.operations.client_base import QUICK_CANCEL_RETRY, QUICK_CANCEL_TIMEOUTS
+        from airflow_provider_gcp_ops.operations.client_base import (
+            QUICK_CANCEL_RETRY,
+            QUICK_CANCEL_TIMEOUT_S,
+            QUICK_CANCEL_TIMEOUTS,
+        )
 
         self.log.warning("Cancelling operation %s: %s", target.name, why)
         try:
             hook = self.hook(timeouts=QUICK_CANCEL_TIMEOUTS, retry=QUICK_CANCEL_RETRY)
-            hook.get_conn().cancel(target.name, **self.where(target))
+            hook.get_conn().cancel(target.name, timeout=QUICK_CANCEL_TIMEOUT_S, **self.where(target))
         except Exception as exc:
             self.log.warning("Could not cancel operation %s: %s", target.name, exc)
             return False
         return True
+
+    def cancel_failed_wait(self, what: str, ref: OperationRef | None = None) -> None:
+        """A wait for an owned operation failed (an error, not a deadline): cancel it before the task fails."""
+        if self.cancel_on_kill:
+            self.cancel_once(f"the wait failed ({what}); the task fails", ref)
+        else:
+            self.log.info(
+                "cancel_on_kill is False: leaving operation %s running", getattr(ref or self._ref, "name", None)
+            )
 
     def kill_cancel(self) -> None:
         """``on_kill`` body: one quick cancel of the known operation when ``cancel_on_kill``; never raises."""

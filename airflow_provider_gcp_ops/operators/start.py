@@ -156,7 +156,7 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
         return query
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_gcp_ops.operations.errors import InvalidOperationNameError, WaitTimeout
+        from airflow_provider_gcp_ops.operations.errors import InvalidOperationNameError, OperationsError, WaitTimeout
         from airflow_provider_gcp_ops.operations.methods import method_request, resolve_method, start_retry
 
         # Validate everything before any network call (the client validates again with its endpoint).
@@ -210,9 +210,13 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
             )
         client = self.hook(self.poll_interval).get_conn()
         try:
+            # Outages are ridden out until the deadline (the wait plan's rule, the same as the trigger's).
             op = client.wait(ref.name, timeout=deadline.worker_remaining(), **self.where(ref))
         except WaitTimeout as exc:
             raise self._deadline_passed(ref, deadline, exc.operation.summary() if exc.operation else None) from None
+        except OperationsError as exc:
+            self.cancel_failed_wait(type(exc).__name__, ref)
+            raise
         return self._finish(ref, op.summary(), op)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -226,6 +230,7 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
         if parsed.status == "timeout":
             deadline = task_deadline(context, timeout_s=self.timeout, execution_timeout=self.execution_timeout)
             raise self._deadline_passed(ref, deadline, parsed.operation)
+        self.cancel_failed_wait(f"{parsed.error_type} in the triggerer", ref)
         raise AirflowException(f"Waiting for operation {ref.name} failed: {parsed.error_type}: {parsed.message}")
 
     def on_kill(self) -> None:

@@ -99,6 +99,8 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
     def execute(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
+        from airflow_provider_gcp_ops.operations.errors import OperationsError
+
         ref = self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
         self.remember(context, ref)
         if self.deferrable:
@@ -110,6 +112,9 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
             # sensor's timeout has passed (a skip when soft_fail); a poke's own failure leaves the flag False.
             if self._last_poke_running:
                 self._cancel_on_timeout(ref)
+            raise
+        except OperationsError as exc:  # a poke failed for good (not transient): the wait fails, cancel first
+            self.cancel_failed_wait(type(exc).__name__, ref)
             raise
 
     def _execute_deferrable(self, context: Context, ref: OperationRef) -> Any:
@@ -132,11 +137,23 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
+        from airflow_provider_gcp_ops.operations.errors import OperationsError
+
         self._last_poke_running = False
         ref = self._ref or self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
         if self._hook is None:
             self._hook = self.hook()
-        op = self._hook.get_conn().get(ref.name, **self.where(ref))
+        client = self._hook.get_conn()
+        try:
+            op = client.get(ref.name, **self.where(ref))
+        except OperationsError as exc:
+            if not client.retry.is_retryable(exc):
+                raise
+            # An outage outlasting one call's retries: not a verdict. Poke again; the sensor's timeout is the
+            # deadline (then the operation, state unknown, is cancelled when owned), as in any wait.
+            self._last_poke_running = True
+            self.log.warning("Could not poll operation %s (transient, will poke again): %s", ref.name, exc)
+            return False
         if not op.done:
             self._last_poke_running = True
             self.log.info("Operation %s is still running", ref.name)
@@ -159,6 +176,7 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
             if deadline.bound == "execution_timeout":
                 raise AirflowTaskTimeout(message)
             raise AirflowSensorTimeout(message)
+        self.cancel_failed_wait(f"{parsed.error_type} in the triggerer", ref)
         raise AirflowException(f"Waiting for operation {ref.name} failed: {parsed.error_type}: {parsed.message}")
 
     def on_kill(self) -> None:

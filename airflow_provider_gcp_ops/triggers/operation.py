@@ -5,10 +5,13 @@ Kill paths (Airflow itself never calls an operator's ``on_kill`` while the task 
 - Airflow >= 3.3: a user marks the deferred task failed / success or clears it ⇒ the triggerer cancels
   ``run()`` with the message ``__airflow_user_action__`` and calls :meth:`on_kill`, which cancels the remote
   operation (when ``cancel_on_kill``).
-- Airflow 3.0-3.2: no ``on_kill``; the only signal is ``asyncio.CancelledError`` in ``run()``, which also fires
-  when the triggerer restarts. So we cancel only when the task instance is no longer DEFERRED (a restart leaves
-  it DEFERRED and must never cancel anything), skip the 3.3 user-action message (``on_kill`` handles it), and
-  always re-raise ``CancelledError``.
+- Before Airflow 3.3: no ``on_kill``; the only signal is ``asyncio.CancelledError`` in ``run()``, which also
+  fires when the triggerer restarts. We look the task instance's state up (its mapped key for a mapped task) and
+  cancel only when it is *known* and not DEFERRED (a cleared task has no state: that counts; a restart leaves it
+  DEFERRED; a failed look-up is unknown: never a cancel). The rules are :mod:`.kill_rules`. ``CancelledError``
+  is always re-raised.
+- Anything unexpected in the wait becomes an ``error`` event (the trigger never dies silently); the resumed
+  task cancels an owned operation, then fails.
 - ``execution_timeout`` / a sensor's ``timeout`` are not enforced while deferred: the task passes an absolute
   ``deadline`` (epoch seconds); at it we yield a ``timeout`` event, and ``execute_complete`` cancels and fails.
 
@@ -26,29 +29,36 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
-from airflow_provider_gcp_ops.operations.client_base import QUICK_CANCEL_RETRY, QUICK_CANCEL_TIMEOUTS
+from airflow_provider_gcp_ops.operations.client_base import (
+    QUICK_CANCEL_RETRY,
+    QUICK_CANCEL_TIMEOUT_S,
+    QUICK_CANCEL_TIMEOUTS,
+)
 from airflow_provider_gcp_ops.operations.errors import OperationsError, WaitTimeout
 from airflow_provider_gcp_ops.operations.polling import PollSchedule
-from airflow_provider_gcp_ops.operations.retry import RetryPolicy
 from airflow_provider_gcp_ops.triggers.events import OperationEvent
+from airflow_provider_gcp_ops.triggers.kill_rules import (
+    UNKNOWN,
+    USER_ACTION_CANCEL_MSG,
+    TaskState,
+    decide_on_stop,
+    needs_rerun_check,
+    state_key,
+)
 
-USER_ACTION_CANCEL_MSG = "__airflow_user_action__"  # airflow.jobs.triggerer_job_runner._USER_ACTION_CANCEL_MSG
-DEFERRED = "deferred"
 XCOM_OPERATION = "gcp_operation"  # links.console.XCOM_KEY: every try of our tasks pushes {"name": ...} before deferring
 # A lookup through the triggerer's supervisor is never answered while the triggerer shuts down: without a bound
 # the cancelled trigger would hang there until the supervisor escalates to SIGKILL (seen: 20 s per restart).
 LOOKUP_TIMEOUT_S = 5.0
 
 
-def _passed(mono_deadline: float | None) -> bool:
-    return mono_deadline is not None and time.monotonic() >= mono_deadline
-
-
 class OperationTrigger(BaseTrigger):
     """Poll one operation until it is done, a non-transient error, or ``deadline`` (epoch seconds).
 
-    Transient errors (429, 5xx, resets, timeouts) are retried inside the deadline; without a deadline for at
-    most ``max_outage_s`` in a row. Yields exactly one :class:`OperationEvent` and returns.
+    Transient errors (429, 5xx, resets, timeouts, a token endpoint that is down) are ridden out inside the
+    deadline; without a deadline for at most ``max_outage_s`` in a row since the last successful poll. Yields
+    exactly one :class:`OperationEvent` and returns; an unexpected exception becomes an ``error`` event too (on
+    which the resumed task cancels an operation it owns, then fails).
     """
 
     def __init__(
@@ -116,55 +126,37 @@ class OperationTrigger(BaseTrigger):
         except asyncio.CancelledError as exc:
             await self._on_cancelled(exc)
             raise
+        except Exception as exc:
+            # Anything unexpected (a bug, a credentials error outside the library's errors) must not kill the
+            # trigger without an event: the task would fail with its operation still running. It becomes an
+            # ``error`` event like any failed wait, and the task, resumed, sends the one cancel of an owned
+            # operation and fails (execute_complete): one place cancels, never twice.
+            self.log.exception("Unexpected error while watching %s", self.operation_name)
+            event = self._event("error", f"the trigger failed unexpectedly: {exc}", error_type=type(exc).__name__)
         yield TriggerEvent(event.to_payload())
 
     async def _watch(self) -> OperationEvent:
         mono_deadline = None if self.deadline is None else time.monotonic() + (self.deadline - time.time())
         hook = self._hook(poll=PollSchedule(initial=self.poll_interval, maximum=max(self.poll_interval, self.poll_max)))
-        outage_since: float | None = None
         async with hook.async_client() as client:
-            while True:
-                try:
-                    # No server-side :wait here: thousands of triggers holding a connection each would starve
-                    # the shared pool. Short GETs on a growing schedule instead.
-                    op = await client.wait(
-                        self.operation_name,
-                        service=self.service,
-                        api_version=self.api_version,
-                        deadline=mono_deadline,
-                        use_server_wait=False,
-                    )
-                except WaitTimeout as exc:
-                    last = None if exc.operation is None else exc.operation.summary()
-                    return self._event("timeout", "the task's deadline passed while the operation ran", operation=last)
-                except OperationsError as exc:
-                    if client.retry.is_retryable(exc) and _passed(mono_deadline):
-                        # The deadline came during a transient outage: that is a timeout (the task cancels and
-                        # fails as for any timeout), not an error that would skip the cancel.
-                        return self._event("timeout", f"the task's deadline passed during a transient error: {exc}")
-                    if not self._keep_trying(exc, client.retry, mono_deadline, outage_since):
-                        return self._event("error", str(exc), error_type=type(exc).__name__)
-                    outage_since = outage_since or time.monotonic()
-                    self.log.warning("Transient error while polling %s, retrying: %s", self.operation_name, exc)
-                    await asyncio.sleep(self._pause(mono_deadline))
-                    continue
-                return self._event("done", f"operation finished: {op.state.value}", operation=op.summary())
-
-    def _keep_trying(
-        self, exc: OperationsError, policy: RetryPolicy, mono_deadline: float | None, outage_since: float | None
-    ) -> bool:
-        if not policy.is_retryable(exc):
-            return False
-        now = time.monotonic()
-        if mono_deadline is not None:
-            return now < mono_deadline
-        return outage_since is None or now - outage_since < self.max_outage_s
-
-    def _pause(self, mono_deadline: float | None) -> float:
-        pause = self.poll_max
-        if mono_deadline is not None:
-            pause = max(0.0, min(pause, mono_deadline - time.monotonic()))
-        return pause
+            try:
+                # No server-side :wait here: thousands of triggers holding a connection each would starve the
+                # shared pool. Short GETs on a growing schedule instead. Outages are ridden out by the wait plan
+                # (the same rules as a wait in a worker): until the deadline, or for max_outage_s without one.
+                op = await client.wait(
+                    self.operation_name,
+                    service=self.service,
+                    api_version=self.api_version,
+                    deadline=mono_deadline,
+                    use_server_wait=False,
+                    max_outage_s=self.max_outage_s,
+                )
+            except WaitTimeout as exc:
+                last = None if exc.operation is None else exc.operation.summary()
+                return self._event("timeout", f"the task's deadline passed: {exc}", operation=last)
+            except OperationsError as exc:
+                return self._event("error", str(exc), error_type=type(exc).__name__)
+        return self._event("done", f"operation finished: {op.state.value}", operation=op.summary())
 
     # -- kill paths ------------------------------------------------------------------------------------------
     async def on_kill(self) -> None:
@@ -173,23 +165,23 @@ class OperationTrigger(BaseTrigger):
             await self.cancel_remote("the deferred task was killed by a user action")
 
     async def _on_cancelled(self, exc: asyncio.CancelledError) -> None:
-        """Airflow 3.0-3.2's only kill signal; also a triggerer restart, which must never cancel."""
-        if not self.cancel_on_kill:
-            return
-        if exc.args and exc.args[0] == USER_ACTION_CANCEL_MSG:
-            return  # Airflow >= 3.3 calls on_kill() for this one
-        state = await self.task_state()
-        if state == DEFERRED and await self._rerun_watches_another_operation():
-            # Cleared, re-run and deferred again (on a new operation) before this trigger was stopped: about 1 s
-            # on Airflow 3.2, shorter than the triggerer's reconciliation, so the state alone reads "deferred".
-            await self.cancel_remote("the task was cleared and its new try waits for another operation")
-            return
-        if state is None or state == DEFERRED:
+        """The only kill signal before Airflow 3.3; also a triggerer restart. The rules: :mod:`.kill_rules`."""
+        user_action = bool(exc.args) and exc.args[0] == USER_ACTION_CANCEL_MSG
+        state: TaskState = UNKNOWN
+        rerun = False
+        if self.cancel_on_kill and not user_action:
+            state = await self.task_state()
+            if needs_rerun_check(state):
+                rerun = await self._rerun_watches_another_operation()
+        decision = decide_on_stop(
+            cancel_on_kill=self.cancel_on_kill, user_action=user_action, state=state, rerun_watches_another=rerun
+        )
+        if decision.cancel:
+            await self.cancel_remote(decision.reason)
+        else:
             self.log.info(
-                "Trigger for %s stopped (task state %s): not cancelling the operation", self.operation_name, state
+                "Trigger for %s stopped: not cancelling the operation (%s)", self.operation_name, decision.reason
             )
-            return
-        await self.cancel_remote(f"the task left the deferred state ({state}) while the trigger waited")
 
     async def _rerun_watches_another_operation(self) -> bool:
         """Whether the task's current try recorded a different operation than this trigger's (unknown: False)."""
@@ -212,11 +204,12 @@ class OperationTrigger(BaseTrigger):
         name = current.get("name") if isinstance(current, dict) else None
         return isinstance(name, str) and name != self.operation_name
 
-    async def task_state(self) -> str | None:
-        """The task instance's current state, or ``None`` when it cannot be known (then nothing is cancelled)."""
+    async def task_state(self) -> TaskState:
+        """The task instance's state as Airflow reports it (lower case; ``None``: it has none, e.g. cleared), or
+        :data:`~.kill_rules.UNKNOWN` when it cannot be looked up (then nothing is cancelled)."""
         ti = self.task_instance
         if ti is None:
-            return None
+            return UNKNOWN
         try:
             from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
             from asgiref.sync import sync_to_async
@@ -229,8 +222,14 @@ class OperationTrigger(BaseTrigger):
             )
         except Exception as exc:  # the lookup failing (or timing out) must never turn into a cancel
             self.log.warning("Could not look up the state of task %s: %s", ti.task_id, exc)
-            return None
-        state = states.get(ti.run_id, {}).get(ti.task_id)
+            return UNKNOWN
+        run = states.get(ti.run_id) if isinstance(states, dict) else None
+        key = state_key(ti.task_id, ti.map_index)
+        if not isinstance(run, dict) or key not in run:
+            # The answer does not name this task instance: nothing is known about it.
+            self.log.warning("The task-states answer has no entry %r for run %s", key, ti.run_id)
+            return UNKNOWN
+        state = run[key]
         return None if state is None else str(getattr(state, "value", state)).lower()
 
     async def cancel_remote(self, why: str) -> bool:
@@ -239,7 +238,12 @@ class OperationTrigger(BaseTrigger):
         try:
             hook = self._hook(timeouts=QUICK_CANCEL_TIMEOUTS, retry=QUICK_CANCEL_RETRY)
             async with hook.async_client() as client:
-                await client.cancel(self.operation_name, service=self.service, api_version=self.api_version)
+                await client.cancel(
+                    self.operation_name,
+                    service=self.service,
+                    api_version=self.api_version,
+                    timeout=QUICK_CANCEL_TIMEOUT_S,
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -248,4 +252,4 @@ class OperationTrigger(BaseTrigger):
         return True
 
 
-__all__ = ["OperationTrigger"]
+__all__ = ["USER_ACTION_CANCEL_MSG", "OperationTrigger"]

@@ -103,3 +103,34 @@ def test_no_key_material_in_logs_or_errors(
     texts = caplog.text + str(info.value) + repr(info.value) + repr(hook.get_settings())
     for fragment in key_secret_fragments():
         assert fragment not in texts
+
+
+# -- a key whose tokens come from the emulator's token endpoint -----------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["sync", "async"])
+async def test_a_key_issued_by_the_emulator_is_used_with_it(
+    monkeypatch: pytest.MonkeyPatch, gcp_ops_emulator: EmulatorServer, how: str
+) -> None:
+    from airflow_provider_gcp_ops.emulator.oauth import service_account_key
+
+    monkeypatch.setenv("GCP_OPERATIONS_EMULATOR_HOST", gcp_ops_emulator.host)
+    _json_conn(monkeypatch, "google_cloud_default", {"keyfile_dict": service_account_key(gcp_ops_emulator.url)})
+    created = gcp_ops_emulator.admin.create_operation(service="spanner", duration_s=0)
+    hook = GoogleOperationsHook()
+    op = hook.get_operation(created["name"], service="spanner") if how == "sync" else None
+    if how == "async":
+        op = await hook.aget_operation(created["name"], service="spanner")
+    assert op is not None and op.done
+    assert gcp_ops_emulator.admin.stats()["requests"]["token"] == 1  # google-auth's refresh ran against it
+
+
+def test_a_key_issued_by_google_is_never_used_with_the_emulator(
+    monkeypatch: pytest.MonkeyPatch, gcp_ops_emulator: EmulatorServer
+) -> None:
+    """A real key's token would be sent in clear to a local server: the emulator's static token is used instead."""
+    monkeypatch.setenv("GCP_OPERATIONS_EMULATOR_HOST", gcp_ops_emulator.host)
+    _json_conn(monkeypatch, "google_cloud_default", {"keyfile_dict": service_account_info()})
+    created = gcp_ops_emulator.admin.create_operation(service="spanner", duration_s=0)
+    assert GoogleOperationsHook().get_operation(created["name"], service="spanner").done
+    assert gcp_ops_emulator.admin.stats()["requests"].get("token", 0) == 0

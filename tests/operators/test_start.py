@@ -238,3 +238,63 @@ def test_events_are_validated_on_resume() -> None:
     }
     with pytest.raises(AirflowFailException, match="not an endpoint"):
         task.execute_complete({}, event=bad_name)
+
+
+# -- outages during a wait in a worker: the wait plan's rule (as in the trigger) --------------------------------
+
+
+def _few_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two attempts per call (the connection's ``num_retries``), so an outage outlasts one call's budget quickly."""
+    conn = {"conn_type": "google_cloud_platform", "extra": {"num_retries": 1}}
+    monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT", json.dumps(conn))
+
+
+def test_a_worker_wait_rides_out_an_outage_longer_than_the_retry_budget(
+    gcp_ops_emulator_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = gcp_ops_emulator_env
+    _few_retries(monkeypatch)
+    emu.admin.set_faults([{"route": "get", "kind": "503", "probability": 1.0, "count": 7}])
+    dr = _run(_emulated(1.0), deferrable=False, timeout=60)
+    assert ti_state(dr, "start") == "success"
+    assert emu.admin.faults()["rules"][0]["injected"] == 7  # more than one call's two attempts, three times over
+    assert total_cancels(emu) == 0
+
+
+@pytest.mark.parametrize("cancel_on_kill", [True, False])
+def test_a_worker_wait_whose_outage_outlasts_the_deadline_cancels_then_fails(
+    gcp_ops_emulator_env: Any, monkeypatch: pytest.MonkeyPatch, cancel_on_kill: bool
+) -> None:
+    emu = gcp_ops_emulator_env
+    _few_retries(monkeypatch)
+    emu.admin.set_faults([{"route": "get", "kind": "503", "probability": 1.0}])
+    started = time.monotonic()
+    dr = _run(_emulated(120), deferrable=False, timeout=3, cancel_on_kill=cancel_on_kill)
+    assert ti_state(dr, "start") == "failed"
+    assert time.monotonic() - started < 30
+    name = _started(emu)
+    assert cancels(emu, name) == (1 if cancel_on_kill else 0)
+    assert emu.admin.stats()["operations"][name]["get"] > 2  # polled on through the outage until the deadline
+
+
+@pytest.mark.parametrize("cancel_on_kill", [True, False])
+def test_an_error_event_cancels_an_owned_operation_before_failing(
+    gcp_ops_emulator_env: Any, cancel_on_kill: bool
+) -> None:
+    """What a trigger that failed (a lasting auth error, an unexpected exception) hands the task."""
+    emu = gcp_ops_emulator_env
+    op = emu.admin.create_operation(service="dataproc", duration_s=600)
+    task = StartOperationOperator(task_id="t", path=CLUSTERS, service="dataproc", cancel_on_kill=cancel_on_kill)
+    event = {
+        "v": 1,
+        "status": "error",
+        "name": op["name"],
+        "service": "dataproc",
+        "api_version": "v1",
+        "message": "could not refresh Google credentials: RefreshError",
+        "operation": None,
+        "error_type": "Unauthenticated",
+    }
+    with pytest.raises(AirflowException, match="Unauthenticated"):
+        task.execute_complete({}, event=event)
+    assert cancels(emu, op["name"]) == (1 if cancel_on_kill else 0)

@@ -181,3 +181,30 @@ def test_a_malformed_event_fails_with_a_clear_message() -> None:
     }
     with pytest.raises(AirflowFailException, match="finished operation"):
         sensor.execute_complete({}, event=done_but_running)
+
+
+def test_a_poke_rides_out_an_outage_longer_than_one_calls_retries(
+    gcp_ops_emulator_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poke whose GET fails for good with a transient error is "not yet", not a verdict: the sensor pokes on."""
+    emu = gcp_ops_emulator_env
+    conn = {"conn_type": "google_cloud_platform", "extra": {"num_retries": 0}}  # one attempt per poke
+    monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT", json.dumps(conn))
+    op = emu.admin.create_operation(service="dataproc", duration_s=1.0)
+    emu.admin.set_faults([{"route": "get", "kind": "503", "probability": 1.0, "count": 3}])
+    dr = _run(operation_name=op["name"], mode="poke", deferrable=False, timeout=60)
+    assert ti_state(dr, "sense") == "success"
+    assert emu.admin.faults()["rules"][0]["injected"] == 3
+    assert total_cancels(emu) == 0
+
+
+@pytest.mark.parametrize("cancel_on_kill", [True, False])
+def test_a_poke_that_fails_for_good_tries_the_cancel_first(gcp_ops_emulator_env: Any, cancel_on_kill: bool) -> None:
+    """A non-transient error ends the wait: an owned operation gets its one cancel attempt before the task fails
+    (here the service refuses that too: the project denies this identity everything)."""
+    emu = gcp_ops_emulator_env
+    op = emu.admin.create_operation(service="dataproc", project="locked", duration_s=600)
+    emu.admin.configure(denied_projects=["locked"])
+    dr = _run(operation_name=op["name"], mode="poke", deferrable=False, timeout=60, cancel_on_kill=cancel_on_kill)
+    assert ti_state(dr, "sense") == "failed"
+    assert cancels(emu, op["name"]) == (1 if cancel_on_kill else 0)

@@ -6,6 +6,7 @@ the components' logs (and its DAG's task logs) appended to its report.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -14,8 +15,14 @@ from typing import Any
 import pytest
 
 from airflow_provider_gcp_ops.emulator import EmulatorServer
+from airflow_provider_gcp_ops.emulator.oauth import service_account_key
 
 from .harness import Api, Deployment, sigterm_as_exit
+
+# As dags/gcp_ops_kill_paths.py names them (not imported: Airflow never loads in this process).
+TOKEN_CONN = "gcp_ops_sys_token"
+FEW_RETRIES_CONN = "gcp_ops_sys_few_retries"
+TOKEN_KEY = "sys-token-outage"  # the key's name: fault rules single its token requests out with match="key=..."
 
 _DEPLOYMENT_KEY = pytest.StashKey["Deployment"]()
 
@@ -34,12 +41,30 @@ def system_emulator() -> Iterator[EmulatorServer]:
         yield emu
 
 
+def connections(emu: EmulatorServer) -> dict[str, str]:
+    """The connections the case DAGs name (``dags/gcp_ops_kill_paths.py``), as ``AIRFLOW_CONN_*`` variables."""
+    # A fresh key whose tokens come from the emulator's token endpoint and last 230 s: google-auth refreshes 3 min
+    # 45 s before expiry, so every few seconds (the token_outage case makes that endpoint fail meanwhile).
+    key = service_account_key(emu.url, name=TOKEN_KEY, expires_in=230)
+    conns = {
+        TOKEN_CONN: {"conn_type": "google_cloud_platform", "extra": {"keyfile_dict": key}},
+        FEW_RETRIES_CONN: {"conn_type": "google_cloud_platform", "extra": {"num_retries": 1}},
+    }
+    return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}
+
+
 @pytest.fixture(scope="session")
 def deployment(request: pytest.FixtureRequest, system_emulator: EmulatorServer) -> Iterator[Deployment]:
     dep = Deployment(
         emulator_host=system_emulator.host,
         keep_home=bool(os.environ.get("GCP_OPS_SYSTEM_KEEP")),
-        extra_env={"AIRFLOW__CORE__TEST_CONNECTION": "Enabled"},  # the connection form's Test button (test_ui_links)
+        extra_env={
+            **connections(system_emulator),
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the connection form's Test button (test_ui_links)
+        },
+        # Seven tasks wait on workers at the same time (the worker-timeout and worker-outage cases); with fewer
+        # slots the deferred cases' resumed tasks queue behind them and their timings stretch.
+        parallelism=8,
     )
     request.config.stash[_DEPLOYMENT_KEY] = dep
     with sigterm_as_exit():

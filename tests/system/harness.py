@@ -490,45 +490,62 @@ class Api:
         body = self.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None})
         return str(body["dag_run_id"])
 
-    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
-        body: dict[str, Any] = self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+    @staticmethod
+    def _ti_path(dag_id: str, run_id: str, task_id: str, map_index: int | None) -> str:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        return path if map_index is None else f"{path}/{map_index}"
+
+    def task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = self.call("GET", self._ti_path(dag_id, run_id, task_id, map_index))
         return body
 
-    def state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
-        state = self.task_instance(dag_id, run_id, task_id).get("state")
+    def state(self, dag_id: str, run_id: str, task_id: str, map_index: int | None = None) -> str | None:
+        state = self.task_instance(dag_id, run_id, task_id, map_index).get("state")
         return None if state is None else str(state)
 
     def wait_state(
-        self, dag_id: str, run_id: str, task_id: str, states: set[str], *, timeout: float, try_number: int | None = None
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        states: set[str],
+        *,
+        timeout: float,
+        try_number: int | None = None,
+        map_index: int | None = None,
     ) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
-            ti = self.task_instance(dag_id, run_id, task_id)
+            ti = self.task_instance(dag_id, run_id, task_id, map_index)
             if ti.get("state") in states and (try_number is None or ti.get("try_number") == try_number):
                 return ti
             return None
 
         result: dict[str, Any] = wait_for(
-            f"{dag_id}.{task_id} in {sorted(states)}" + ("" if try_number is None else f" (try {try_number})"),
+            f"{dag_id}.{task_id}"
+            + ("" if map_index is None else f"[{map_index}]")
+            + f" in {sorted(states)}"
+            + ("" if try_number is None else f" (try {try_number})"),
             probe,
             timeout=timeout,
             interval=0.5,
-            on_timeout=f"(state now: {self.state(dag_id, run_id, task_id)})",
+            on_timeout=f"(state now: {self.state(dag_id, run_id, task_id, map_index)})",
         )
         return result
 
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
-        body = self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int | None = None) -> Any:
+        params = {} if map_index is None else {"map_index": map_index}
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+        body = self.call("GET", path, params=params)
         return body["value"]
 
     # -- user actions
-    def mark(self, dag_id: str, run_id: str, task_id: str, new_state: str) -> None:
-        self.call(
-            "PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}", json={"new_state": new_state}
-        )
+    def mark(self, dag_id: str, run_id: str, task_id: str, new_state: str, map_index: int | None = None) -> None:
+        self.call("PATCH", self._ti_path(dag_id, run_id, task_id, map_index), json={"new_state": new_state})
 
-    def clear(self, dag_id: str, run_id: str, task_id: str) -> None:
+    def clear(self, dag_id: str, run_id: str, task_id: str, map_index: int | None = None) -> None:
+        task: Any = task_id if map_index is None else [task_id, map_index]
         self.call(
             "POST",
             f"/api/v2/dags/{dag_id}/clearTaskInstances",
-            json={"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False},
+            json={"dry_run": False, "dag_run_id": run_id, "task_ids": [task], "only_failed": False},
         )

@@ -37,9 +37,28 @@ CASES = (
     "mark_success",
     "triggerer_restart",
     "cloud_run",
+    "mapped",
+    "mapped_sensor",
+    "sensor_clear",
+    "token_outage",
+    "worker_outage",
 )
+TOKEN_KEY = "sys-token-outage"  # conftest.py's key name (its token_uri carries key=<name>)
+# Fault rules armed before the DAGs run; each matches only its case's requests (see dags/gcp_ops_kill_paths.py).
+FAULTS = [
+    # worker_outage: more failed polls in a row than one call's two attempts (the connection's num_retries=1).
+    {"route": "get", "kind": "503", "match": "projects/sysoutage1/", "count": 8},
+    # worker_outage: an outage that outlasts the task's own timeout.
+    {"route": "get", "kind": "503", "match": "projects/sysoutage2/"},
+    # token_outage: the key's first four token requests succeed (the worker's poke, then the trigger's first
+    # refreshes), the next nine fail: three refreshes, each tried three times by google-auth itself.
+    {"route": "token", "kind": "latency", "latency_s": 0, "match": f"key={TOKEN_KEY}", "count": 4},
+    {"route": "token", "kind": "503", "match": f"key={TOKEN_KEY}", "count": 9},
+]
 CANCEL_WAIT_S = 45.0  # from a user action or a deadline to the cancel at the emulator (observed: 2-10 s)
 TIMINGS: dict[str, float] = {}
+CANCELLED: set[str] = set()  # every operation a test proved cancelled exactly once (the last test checks the rest)
+OUTCOMES: dict[str, str] = {}  # what a case did where the Airflow version decides (printed, for the README table)
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -54,11 +73,12 @@ def dags(*names: str) -> Callable[[_F], _F]:
 
 
 @pytest.fixture(scope="module")
-def runs(api: Api, deployment: Deployment) -> dict[str, str]:
+def runs(api: Api, deployment: Deployment, system_emulator: EmulatorServer) -> dict[str, str]:
     """Trigger every case DAG at once; ``{case: run_id}``."""
     started = time.monotonic()
     api.wait_for_dags({PREFIX + c for c in CASES}, timeout=180)
     TIMINGS["dags_parsed_s"] = time.monotonic() - started
+    system_emulator.admin.set_faults(FAULTS)
     TIMINGS["triggered_at"] = time.monotonic()
     return {case: api.trigger(PREFIX + case) for case in CASES}
 
@@ -66,17 +86,17 @@ def runs(api: Api, deployment: Deployment) -> dict[str, str]:
 # -- helpers ----------------------------------------------------------------------------------------------------
 
 
-def op_name(api: Api, runs: dict[str, str], case: str, task: str) -> str:
+def op_name(api: Api, runs: dict[str, str], case: str, task: str, map_index: int | None = None) -> str:
     """The operation the task started (XCom ``operation_name``, pushed before any wait)."""
 
     def probe() -> str | None:
         try:
-            value = api.xcom(PREFIX + case, runs[case], task, "operation_name")
+            value = api.xcom(PREFIX + case, runs[case], task, "operation_name", map_index)
         except Exception:
             return None
         return str(value) if value else None
 
-    return str(wait_for(f"{case}.{task}'s operation name", probe, timeout=180, interval=1))
+    return str(wait_for(f"{case}.{task}[{map_index}]'s operation name", probe, timeout=180, interval=1))
 
 
 def cancels(emu: EmulatorServer, name: str) -> int:
@@ -98,22 +118,39 @@ def operation(emu: EmulatorServer, name: str, version: str = "v1") -> dict[str, 
     return body
 
 
-def is_cancelled(op: dict[str, Any]) -> bool:
-    return bool(op.get("done")) and op.get("error", {}).get("code") == 1
-
-
 def wait_cancelled(emu: EmulatorServer, name: str, what: str) -> float:
     """Wait until the operation got its cancel and ended CANCELLED; seconds waited."""
     started = time.monotonic()
     wait_for(f"{what}: a cancel for {name}", lambda: cancels(emu, name) >= 1, timeout=CANCEL_WAIT_S)
     took = time.monotonic() - started
-    wait_for(f"{what}: {name} CANCELLED", lambda: is_cancelled(operation(emu, name)), timeout=10)
+    wait_for(f"{what}: {name} CANCELLED", lambda: server_state(emu, name) == "CANCELLED", timeout=10)
     return took
 
 
 def assert_cancelled_once(emu: EmulatorServer, name: str) -> None:
     assert cancels(emu, name) == 1, f"{name}: {emu.admin.stats()['operations'].get(name)}"
-    assert is_cancelled(operation(emu, name))
+    assert emu.admin.history(name)["state"] == "CANCELLED"
+    CANCELLED.add(name)
+
+
+RUNNING = {"PENDING", "RUNNING"}
+
+
+def server_state(emu: EmulatorServer, name: str) -> str | None:
+    """The operation's state as the emulator's history has it (no GET: fault rules may answer GETs 503)."""
+    state = emu.admin.history(name)["state"]
+    return None if state is None else str(state)
+
+
+def fault_rule(emu: EmulatorServer, kind: str, match: str) -> dict[str, Any]:
+    rules = emu.admin.faults()["rules"]
+    return next(r for r in rules if r["kind"] == kind and r["match"] == match)
+
+
+def wait_sensor_trigger_polled(emu: EmulatorServer, name: str, what: str) -> None:
+    """Wait until a deferred sensor's trigger has polled ``name`` (act on the task only then). A deferrable sensor
+    pokes once on its worker before deferring; every later GET of its operation is the trigger's."""
+    wait_for(f"{what}: {name} polled by the trigger", lambda: polls(emu, name) > 1, timeout=90)
 
 
 def assert_untouched(emu: EmulatorServer, name: str, version: str = "v1") -> None:
@@ -332,14 +369,146 @@ def test_cloud_run_cancel_unsupported_ends_without_hanging(
         assert_untouched(emu, name, "v2")
 
 
+# -- 10. Dynamic task mapping: mark one index failed, clear another, let the third finish ----------------------
+
+
+@dags("mapped")
+def test_mapped_start_operator_cancels_per_map_index(
+    api: Api, runs: dict[str, str], system_emulator: EmulatorServer
+) -> None:
+    emu, case, task = system_emulator, "mapped", "start"
+    dag, run = PREFIX + case, runs[case]
+    first = {i: op_name(api, runs, case, task, i) for i in range(3)}
+    for i in (0, 1):  # index 2 finishes on its own (60 s) whenever this test gets here
+        api.wait_state(dag, run, task, {"deferred"}, timeout=180, map_index=i)
+        wait_for(f"{case}[{i}] polled", lambda name=first[i]: polls(emu, name) > 0, timeout=90)
+    started = time.monotonic()
+    api.mark(dag, run, task, "failed", map_index=0)
+    api.clear(dag, run, task, map_index=1)
+    for i in (0, 1):
+        wait_cancelled(emu, first[i], f"{case}[{i}]")
+    record("mapped_actions_to_cancels_s", time.monotonic() - started)
+    rerun = api.wait_state(dag, run, task, {"success", "failed"}, try_number=2, timeout=180, map_index=1)
+    assert rerun["state"] == "success"
+    second = api.xcom(dag, run, task, "operation_name", 1)
+    assert second != first[1] and cancels(emu, second) == 0
+    finished = api.wait_state(dag, run, task, {"success", "failed"}, timeout=180, map_index=2)
+    assert finished["state"] == "success"
+    assert api.state(dag, run, task, 0) == "failed"
+    time.sleep(3)
+    for i in (0, 1):
+        assert_cancelled_once(emu, first[i])
+    assert cancels(emu, first[2]) == 0 and server_state(emu, first[2]) == "SUCCEEDED"
+
+
+# -- 11. A mapped deferrable sensor: one index marked failed while deferred, the other succeeds ----------------
+
+
+@dags("mapped_sensor")
+def test_mapped_sensor_cancels_only_the_killed_index(
+    api: Api, runs: dict[str, str], system_emulator: EmulatorServer
+) -> None:
+    emu, case = system_emulator, "mapped_sensor"
+    dag, run = PREFIX + case, runs[case]
+    long_op, short_op = op_name(api, runs, case, "start"), op_name(api, runs, case, "start_short")
+    api.wait_state(dag, run, "sensor", {"deferred"}, timeout=180, map_index=0)
+    wait_sensor_trigger_polled(emu, long_op, f"{case}[0]")  # index 1 ends on its own (45 s), whenever this runs
+    api.mark(dag, run, "sensor", "failed", map_index=0)
+    record("mapped_sensor_action_to_cancel_s", wait_cancelled(emu, long_op, f"{case}[0]"))
+    done = api.wait_state(dag, run, "sensor", {"success", "failed"}, timeout=180, map_index=1)
+    assert done["state"] == "success"
+    assert api.state(dag, run, "sensor", 0) == "failed"
+    time.sleep(3)
+    assert_cancelled_once(emu, long_op)
+    assert cancels(emu, short_op) == 0 and server_state(emu, short_op) == "SUCCEEDED"
+
+
+# -- 12. A deferrable sensor cleared while deferred ---------------------------------------------------------------
+
+
+@dags("sensor_clear")
+def test_cleared_deferred_sensor(api: Api, runs: dict[str, str], system_emulator: EmulatorServer) -> None:
+    """The owned twin: the clear cancels the watched operation (Airflow >= 3.3: the trigger's on_kill; before: the
+    task is no longer deferred), and the re-run, finding it cancelled, fails. Where a re-run is deferred again on
+    the same operation before the old trigger stops (Airflow < 3.3), nothing is cancelled and the task waits on:
+    never a failed task with its operation running. The ``keep`` twin never cancels and waits on."""
+    emu, case = system_emulator, "sensor_clear"
+    dag, run = PREFIX + case, runs[case]
+    names = {task: op_name(api, runs, case, f"start_{task}") for task in ("cancel", "keep")}
+    for task in ("cancel", "keep"):
+        api.wait_state(dag, run, f"sensor_{task}", {"deferred"}, timeout=180)
+        wait_sensor_trigger_polled(emu, names[task], f"{case}.{task}")
+    started = time.monotonic()
+    for task in ("cancel", "keep"):
+        api.clear(dag, run, f"sensor_{task}")
+    keep = api.wait_state(dag, run, "sensor_keep", {"deferred", "failed", "success"}, try_number=2, timeout=180)
+    assert keep["state"] == "deferred"
+    try:
+        wait_for(f"{case}: a cancel for {names['cancel']}", lambda: cancels(emu, names["cancel"]) >= 1, timeout=30)
+    except Exception:
+        OUTCOMES[case] = "re-run re-deferred on the same operation; no cancel"
+        assert api.state(dag, run, "sensor_cancel") in {"deferred", "running", "queued", "scheduled"}
+        assert server_state(emu, names["cancel"]) in RUNNING
+    else:
+        OUTCOMES[case] = "cancelled; the re-run failed on the cancelled operation"
+        record("sensor_clear_action_to_cancel_s", time.monotonic() - started)
+        rerun = api.wait_state(dag, run, "sensor_cancel", {"failed", "success"}, try_number=2, timeout=120)
+        assert rerun["state"] == "failed"
+        time.sleep(3)
+        assert_cancelled_once(emu, names["cancel"])
+    print(f"[outcome] {case}: {OUTCOMES[case]}")
+    assert cancels(emu, names["keep"]) == 0 and server_state(emu, names["keep"]) in RUNNING
+
+
+# -- 13. The token endpoint fails while the trigger waits ---------------------------------------------------------
+
+
+@dags("token_outage")
+def test_token_endpoint_outage_is_ridden_out(api: Api, runs: dict[str, str], system_emulator: EmulatorServer) -> None:
+    emu, case = system_emulator, "token_outage"
+    name = op_name(api, runs, case, "start")
+    ti = api.wait_state(PREFIX + case, runs[case], "sensor", {"success", "failed"}, timeout=240)
+    assert ti["state"] == "success"
+    assert fault_rule(emu, "503", f"key={TOKEN_KEY}")["injected"] == 9  # the refreshes really failed meanwhile
+    assert cancels(emu, name) == 0 and server_state(emu, name) == "SUCCEEDED"
+    record("token_outage_sensor_ran_s", ran_s(ti))
+
+
+# -- 14. A worker-side wait through an outage longer than one call's retry budget ---------------------------------
+
+
+@dags("worker_outage")
+def test_worker_wait_through_an_outage(api: Api, runs: dict[str, str], system_emulator: EmulatorServer) -> None:
+    emu, case = system_emulator, "worker_outage"
+    dag, run = PREFIX + case, runs[case]
+    names = {
+        task: op_name(api, runs, case, task) for task in ("rides_out", "past_deadline_cancel", "past_deadline_keep")
+    }
+    ti = api.wait_state(dag, run, "rides_out", {"success", "failed", "up_for_retry"}, timeout=240)
+    assert ti["state"] == "success"  # the service came back before the task's deadline
+    assert fault_rule(emu, "503", "projects/sysoutage1/")["injected"] == 8
+    assert cancels(emu, names["rides_out"]) == 0
+    record("worker_outage_rides_out_ran_s", ran_s(ti))
+    for task in ("past_deadline_cancel", "past_deadline_keep"):
+        ti = api.wait_state(dag, run, task, {"success", "failed", "up_for_retry"}, timeout=180)
+        assert ti["state"] == "failed"
+    wait_cancelled(emu, names["past_deadline_cancel"], "worker outage past the deadline")
+    time.sleep(3)
+    assert_cancelled_once(emu, names["past_deadline_cancel"])
+    assert cancels(emu, names["past_deadline_keep"]) == 0
+    assert server_state(emu, names["past_deadline_keep"]) in RUNNING
+
+
 # -- 8 and the whole: no other cancel reached the emulator ------------------------------------------------------
 
 
 def test_no_other_cancel_reached_the_emulator(system_emulator: EmulatorServer) -> None:
-    """Exactly one cancel per ``cancel`` task of cases 1-6; none from the ``keep`` twins, the restart, Cloud Run."""
+    """Exactly one cancel for each operation a test proved cancelled; none from the ``keep`` twins, the restart,
+    Cloud Run, or the mapped / sensor indexes left alone."""
     stats = system_emulator.admin.stats()
     by_op = stats["cancels"]["by_operation"]
-    assert sorted(by_op.values()) == [1] * 6, by_op
-    assert stats["requests"]["cancel"] == 6
+    assert by_op == dict.fromkeys(CANCELLED, 1), by_op
+    assert stats["requests"]["cancel"] == len(CANCELLED)
     record("total_since_trigger_s", since_triggered())
     print(f"[timings] {TIMINGS}")
+    print(f"[outcomes] {OUTCOMES}")

@@ -1,7 +1,7 @@
 """OperationTrigger.run() against the emulator over real HTTP, and each deferred kill path.
 
 A real triggerer is exercised in the system tests; here the trigger's own code paths run for real and only the
-task-state lookup (a call to the triggerer's supervisor) is stubbed.
+triggerer's supervisor is replaced: ``RuntimeTaskInstance.get_task_states`` answers as Airflow's execution API does.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 from airflow_provider_gcp_ops.emulator import EmulatorServer
 from airflow_provider_gcp_ops.triggers.events import OperationEvent
+from airflow_provider_gcp_ops.triggers.kill_rules import UNKNOWN
 from airflow_provider_gcp_ops.triggers.operation import USER_ACTION_CANCEL_MSG, OperationTrigger
 
 pytestmark = pytest.mark.usefixtures("gcp_ops_emulator_env")
@@ -158,14 +159,43 @@ async def _cancel_running_trigger(trigger: OperationTrigger, message: str | None
         await task
 
 
+def airflow_task_states(
+    monkeypatch: pytest.MonkeyPatch, answer: Any, calls: list[dict[str, Any]] | None = None
+) -> None:
+    """Patch ``RuntimeTaskInstance.get_task_states`` (a call to the triggerer's supervisor) to answer as Airflow's
+    execution API does: ``{run_id: {task_id: state}}``, ``{run_id: {f"{task_id}_{map_index}": state}}`` for a
+    mapped task instance (``api_fastapi/execution_api/routes/task_instances.py``); an exception is raised."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    def get_task_states(**kw: Any) -> Any:
+        if calls is not None:
+            calls.append(kw)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(get_task_states))
+
+
+def airflow_answer(state: str | None, map_index: int) -> dict[str, dict[str, str | None]]:
+    key = "t" if map_index < 0 else f"t_{map_index}"
+    return {"r": {key: state}}
+
+
+def with_ti(trigger: OperationTrigger, map_index: int = -1) -> OperationTrigger:
+    trigger.task_instance = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=map_index)
+    return trigger
+
+
+@pytest.mark.parametrize("map_index", [-1, 0, 2])
 @pytest.mark.parametrize(
-    ("message", "task_state", "expected_cancels"),
+    ("message", "state", "expected_cancels"),
     [
         (None, "failed", 1),  # Airflow 3.0-3.2: marked failed while deferred
         (None, "success", 1),  # ... marked success
-        (None, "none", 1),  # ... cleared (state reset)
+        (None, None, 1),  # ... cleared: Airflow reports no state at all
+        (None, "scheduled", 1),  # ... cleared and already scheduled again
         (None, "deferred", 0),  # triggerer restart: the task is still deferred
-        (None, None, 0),  # state unknown: never cancel on a guess
         (USER_ACTION_CANCEL_MSG, "failed", 0),  # Airflow >= 3.3: on_kill() handles it, not this path
     ],
 )
@@ -173,39 +203,77 @@ async def test_cancelled_error_path(
     gcp_ops_emulator: EmulatorServer,
     monkeypatch: pytest.MonkeyPatch,
     message: str | None,
-    task_state: str | None,
+    state: str | None,
     expected_cancels: int,
+    map_index: int,
 ) -> None:
     op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
-    trigger = make_trigger(op["name"])
-
-    async def stub_state() -> str | None:
-        return task_state
-
-    monkeypatch.setattr(trigger, "task_state", stub_state)
+    trigger = with_ti(make_trigger(op["name"]), map_index)
+    calls: list[dict[str, Any]] = []
+    airflow_task_states(monkeypatch, airflow_answer(state, map_index), calls)
     await _cancel_running_trigger(trigger, message)
     assert cancels(gcp_ops_emulator, op["name"]) == expected_cancels
+    if message is None:
+        assert calls and calls[0]["map_index"] == map_index and calls[0]["task_ids"] == ["t"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        RuntimeError("supervisor gone"),  # the lookup fails
+        {},  # nothing for this run
+        {"r": {"t": "failed"}},  # a mapped instance must not read the unmapped key
+        {"r": {"t_1": "failed"}},  # ... nor another map index's
+    ],
+)
+async def test_an_unknown_state_never_cancels(
+    gcp_ops_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, answer: Any
+) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    trigger = with_ti(make_trigger(op["name"]), map_index=0)
+    airflow_task_states(monkeypatch, answer)
+    await _cancel_running_trigger(trigger, None)
+    assert cancels(gcp_ops_emulator, op["name"]) == 0
 
 
 async def test_cancelled_error_path_with_cancel_on_kill_false(
     gcp_ops_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
-    trigger = make_trigger(op["name"], cancel_on_kill=False)
-
-    async def stub_state() -> str:
-        return "failed"
-
-    monkeypatch.setattr(trigger, "task_state", stub_state)
+    trigger = with_ti(make_trigger(op["name"], cancel_on_kill=False))
+    airflow_task_states(monkeypatch, airflow_answer("failed", -1))
     await _cancel_running_trigger(trigger, None)
     assert cancels(gcp_ops_emulator, op["name"]) == 0
 
 
+@pytest.mark.parametrize(("map_index", "key"), [(-1, "t"), (0, "t_0"), (7, "t_7")])
+async def test_task_state_reads_airflows_key(monkeypatch: pytest.MonkeyPatch, map_index: int, key: str) -> None:
+    trigger = with_ti(make_trigger("projects/p/regions/r/operations/o"), map_index)
+    airflow_task_states(monkeypatch, {"r": {key: "DEFERRED", "other": "failed"}})
+    assert await trigger.task_state() == "deferred"
+    airflow_task_states(monkeypatch, {"r": {key: None}})
+    assert await trigger.task_state() is None  # known: no state (cleared)
+
+
 async def test_task_state_without_a_task_instance_is_unknown() -> None:
-    assert await make_trigger("projects/p/regions/r/operations/o").task_state() is None
+    assert await make_trigger("projects/p/regions/r/operations/o").task_state() is UNKNOWN
 
 
 async def test_a_failing_task_state_lookup_is_unknown_not_a_cancel() -> None:
-    trigger = make_trigger("projects/p/regions/r/operations/o")
-    trigger.task_instance = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1)  # no supervisor here
-    assert await trigger.task_state() is None
+    trigger = with_ti(make_trigger("projects/p/regions/r/operations/o"))  # no supervisor here
+    assert await trigger.task_state() is UNKNOWN
+
+
+async def test_an_unexpected_exception_becomes_an_error_event(
+    gcp_ops_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trigger never dies without an event; the resumed task (execute_complete) sends the one cancel."""
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+
+    def broken_poll(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("airflow_provider_gcp_ops.operations.plans.parse_operation", broken_poll)
+    event = await first_event(make_trigger(op["name"]))
+    assert event.status == "error" and event.error_type == "KeyError"
+    assert cancels(gcp_ops_emulator, op["name"]) == 0

@@ -20,7 +20,7 @@ from .model import Operation
 from .names import CollectionRef, OperationRef, resolve_collection, resolve_operation
 from .plans import Plan, Send, list_plan, single, wait_plan
 from .polling import PollSchedule
-from .retry import DEFAULT_RETRY, RetryPolicy
+from .retry import DEFAULT_RETRY, JITTER, RetryPolicy
 
 T = TypeVar("T")
 
@@ -204,5 +204,9 @@ class ClientBase:
             wait = min(wait, max(MIN_READ_TIMEOUT_S, send.deadline - self.clock()))
         return wait
 
-    def policy_for(self, send: Send[Any]) -> RetryPolicy:
-        return self.retry.with_deadline(send.deadline) if send.deadline is not None else self.retry
+    def retry_sleep(self, send: Send[Any], exc: BaseException, *, attempt: int, started: float) -> float | None:
+        """After failed attempt ``attempt`` of ``send`` (first one begun at ``started``, on ``clock``): seconds to
+        sleep before the next, or ``None`` to re-raise. The client's policy, never past the action's deadline."""
+        return self.retry.next_sleep(
+            exc, attempt=attempt, started=started, now=self.clock(), rng=JITTER, deadline=send.deadline
+        )

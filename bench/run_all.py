@@ -123,6 +123,19 @@ def rows_triggers(r: dict[str, Any]) -> list[Row]:
             f"peer/ours {cpu_ratio:.2f}" if cpu_ratio else "-",
             verdict(cpu_ratio >= targets["cpu_per_poll_ratio_min"] if at_top and cpu_ratio else None),
         ))
+        steady_ours = ours.get("cpu_per_poll_after_ramp_ms")
+        steady_peer = (peer or {}).get("cpu_per_poll_after_ramp_ms")
+        if steady_ours and steady_peer:
+            steady_gapic = (gapic or {}).get("cpu_per_poll_after_ramp_ms")
+            out.append((
+                f"{label}: CPU per poll after the ramp (no start-ups)",
+                "info",
+                fmt(steady_ours, " ms", 2),
+                fmt(steady_peer, " ms", 2) + (f"; google-api-core {steady_gapic:.2f} ms" if steady_gapic else ""),
+                f"peer/ours {steady_peer / steady_ours:.2f}"
+                + (f"; gapic/ours {steady_gapic / steady_ours:.2f}" if steady_gapic else ""),
+                "info",
+            ))
         if gapic:
             ratio = gapic["cpu_per_poll_ms"] / ours["cpu_per_poll_ms"]
             out.append((

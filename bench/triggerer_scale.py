@@ -27,7 +27,8 @@ time (log-uniform; virtual durations at ``--time-scale``: 10-40 s real at 60x = 
 succeeding, 10 % failing with FAILED_PRECONDITION.
 
 Measured in the child over the window from the first trigger start to the last event:
-- CPU-seconds per poll: the child's CPU time (user + system, all threads) / GETs the emulator counted.
+- CPU-seconds per poll: the child's CPU time (user + system, all threads) / GETs the emulator counted; and the
+  same from one second after the ramp (every trigger started) to the end: the polls without the start-ups.
 - Event-loop lag p50 / p99: a ticker sleeps 50 ms again and again; each overshoot is a sample.
 - RSS per trigger: (peak RSS while running - RSS before the triggers were built) / N.
 - Polls per second; whether every trigger yielded exactly one ``done`` event with the operation's real state.
@@ -283,12 +284,23 @@ def child(args: argparse.Namespace) -> int:
             return event
 
         tasks = [asyncio.ensure_future(one(t, o)) for t, o in zip(triggers, offsets, strict=True)]
+        after_ramp: dict[str, float] = {}
+
+        async def mark_after_ramp() -> None:
+            # Once every trigger has started (and polled once): what polls cost without the start-ups.
+            await asyncio.sleep(args.ramp + 1.0)
+            after_ramp["cpu"] = cpu_seconds()
+            after_ramp["gets"] = await asyncio.to_thread(_admin_gets, host)
+
+        marker = asyncio.ensure_future(mark_after_ramp())
         done, pending = await asyncio.wait(tasks, timeout=args.cap)
         t1, cpu1 = time.monotonic(), cpu_seconds()
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=30)
+        marker.cancel()
+        await asyncio.gather(marker, return_exceptions=True)
         await ticker.stop()
         gc_pauses.__exit__()
         worst = sorted(zip(lag, ticker.at, strict=True), reverse=True)[:10] if (lag := ticker.samples) else []
@@ -320,6 +332,11 @@ def child(args: argparse.Namespace) -> int:
             "polls_per_s": round(gets / elapsed, 1) if elapsed > 0 else None,
             "cpu_s": round(cpu, 3),
             "cpu_per_poll_ms": round(1000 * cpu / gets, 4) if gets else None,
+            "cpu_per_poll_after_ramp_ms": (
+                round(1000 * (cpu1 - after_ramp["cpu"]) / (gets0 + gets - after_ramp["gets"]), 4)
+                if "gets" in after_ramp and gets0 + gets > after_ramp["gets"]
+                else None
+            ),
             "lag_p50_ms": round(1000 * percentile(lag, 0.50), 2),
             "lag_p99_ms": round(1000 * percentile(lag, 0.99), 2),
             "lag_max_ms": round(1000 * max(lag), 2) if lag else None,

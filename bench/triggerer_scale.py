@@ -293,8 +293,17 @@ def child(args: argparse.Namespace) -> int:
             after_ramp["gets"] = await asyncio.to_thread(_admin_gets, host)
 
         marker = asyncio.ensure_future(mark_after_ramp())
+        profiler = None
+        if args.profile:  # a diagnosis run: the profiler's overhead makes its other figures meaningless
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         done, pending = await asyncio.wait(tasks, timeout=args.cap)
         t1, cpu1 = time.monotonic(), cpu_seconds()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         for task in pending:
             task.cancel()
         if pending:
@@ -378,6 +387,8 @@ def run_one(
     ops_file = workdir / f"ops-{impl}-{n}.json"
     cmd += ["--ops-file", str(ops_file), "--poll-interval", repr(args.poll_interval), "--ramp", repr(args.ramp)]
     cmd += ["--cap", repr(args.cap), "--seed", str(seed), "--peer-executor", args.peer_executor]
+    if args.profile:
+        cmd += ["--profile", str(Path(args.profile).resolve().with_suffix(f".{impl}-{n}.prof"))]
     if args.gc_freeze:
         cmd.append("--gc-freeze")
     env = {**os.environ, ENV_VAR: emu.host, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -518,6 +529,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--peer-executor", choices=["to_thread", "sync_to_async"], default="to_thread")
     parser.add_argument("--gc-freeze", action="store_true", help="what-if: gc.freeze() the start-up heap first")
+    parser.add_argument("--profile", help="diagnosis: cProfile each child's window to FILE.<impl>-<n>.prof")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--impl", choices=["ours", "peer", "gapic"], help=argparse.SUPPRESS)
     parser.add_argument("--ops-file", help=argparse.SUPPRESS)

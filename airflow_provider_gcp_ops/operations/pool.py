@@ -6,9 +6,9 @@ session, and the last one to leave closes it.
 
 aiohttp's connector keeps a FIFO of waiters per host and hands a released connection to the next one (O(1) per
 event), so one connector serves the whole loop; the hand-made sharding the httpx transport needed (its pool
-scanned connections x queued requests on every event) is gone. Measured with ``bench/triggerer_scale.py``'s
-transport line (2,000 GETs, 50 in flight, 2 cores): one 64-connection session costs the same CPU per GET as
-eight 8-connection ones.
+scanned connections x queued requests on every event) is gone. Measured (2,000 GETs at 50 in flight against
+the emulator in another process, 2 cores, median of 3 rounds, both behind the same gate): one 64-connection
+session 0.102 ms of CPU per GET, eight 8-connection sessions 0.102 ms.
 
 A gate (an ``asyncio.Semaphore`` as large as the connector) still admits requests: it bounds the wait for a
 free connection by the caller's pool timeout, apart from the connect timeout, and never swallows a cancellation.

@@ -71,7 +71,7 @@ class AsyncOperationsClient(ClientBase):
     async def _default_tokens(self) -> AsyncTokenSource:
         credentials = self._credentials
         if self.base_url is not None and credentials is None:
-            return StaticTokenSource()
+            return _EMULATOR_TOKENS
         if credentials is None:
             import google.auth
 
@@ -111,10 +111,28 @@ class AsyncOperationsClient(ClientBase):
 
     # -- the driver ----------------------------------------------------------------------------------------
     async def _run(self, plan: Plan[T]) -> T:
-        box: builtins.list[T] = []
-        async for _ in self._drive(plan, box):
-            raise AssertionError("a single-result plan emitted items")  # pragma: no cover
-        return box[0]
+        """Carry out a single-result plan. A plain loop, not :meth:`_drive`'s async generator: a waiting trigger
+        sits in here between polls, and every frame it keeps is walked by each full garbage collection."""
+        try:
+            action = next(plan)
+            while True:
+                if isinstance(action, Sleep):  # awaited here, not in _perform: one frame fewer while waiting
+                    await self._sleep(action.seconds)
+                    action = plan.send(None)
+                    continue
+                if isinstance(action, Emit):
+                    raise AssertionError("a single-result plan emitted items")  # pragma: no cover
+                try:
+                    result = await self._execute(action)
+                except OperationsError as exc:
+                    action = plan.throw(exc)
+                    continue
+                action = plan.send(result)
+        except StopIteration as stop:
+            value: T = stop.value
+            return value
+        finally:
+            plan.close()
 
     async def _drive(self, plan: Plan[T], box: builtins.list[T]) -> AsyncGenerator[Emit, None]:
         """Carry out a plan's actions; yields its :class:`Emit` actions; appends its result to ``box``."""
@@ -211,6 +229,7 @@ class AsyncOperationsClient(ClientBase):
             gate.release()
 
 
+_EMULATOR_TOKENS = StaticTokenSource()  # immutable: one for every client on the emulator
 _NO_ROUNDING = float("inf")  # aiohttp rounds timeouts above ``ceil_threshold`` up to a whole second
 
 

@@ -49,6 +49,8 @@ class Timeouts:
             raise ValueError(f"timeouts must be positive, got {self!r}")
 
 
+DEFAULT_TIMEOUTS = Timeouts()  # immutable: shared by every client that does not set its own
+
 # One quick, best-effort cancel (every kill path: the operators' on_kill and timeouts, the trigger's on_kill and
 # CancelledError path): short timeouts, at most one retry on a transient error, all within 15 s; never a wait.
 QUICK_CANCEL_TIMEOUTS = Timeouts(connect=5.0, read=10.0)
@@ -91,7 +93,7 @@ class ClientBase:
     ) -> None:
         self.base_url = emulator_base_url(emulator_host)
         self.endpoint = endpoint
-        self.timeouts = timeouts or Timeouts()
+        self.timeouts = timeouts or DEFAULT_TIMEOUTS
         self.retry = retry or DEFAULT_RETRY
         self.poll = poll or PollSchedule()
         self.clock = clock

@@ -10,7 +10,7 @@ service-account key names the emulator's token endpoint as its ``token_uri`` (th
 flow runs against the emulator). A key whose tokens come from Google is never used with an emulator.
 
 Cheap to import (``airflow providers hooks`` and the connection screens import it): the clients, ``requests``,
-``httpx`` and google-auth load on first use.
+``aiohttp`` and google-auth load on first use.
 """
 
 from __future__ import annotations

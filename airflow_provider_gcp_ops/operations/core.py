@@ -1,6 +1,6 @@
 """Build Operations requests and parse their responses, without doing any I/O (sans-IO, like h11).
 
-Both clients (``requests`` and ``httpx``) call these functions and only move bytes: the service-table
+Both clients (``requests`` and ``aiohttp``) call these functions and only move bytes: the service-table
 decisions (is the verb supported? does cancel send ``{}``? where does ``:wait`` take its timeout?) and the
 error mapping are made once, here, and tested once.
 """

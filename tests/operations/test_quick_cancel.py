@@ -37,8 +37,13 @@ def test_the_whole_call_has_a_deadline_within_the_documented_bound() -> None:
     assert send.deadline == clock.t + QUICK_CANCEL_TIMEOUT_S
     # The last attempt may run MIN_READ_TIMEOUT_S past the deadline: still within QUICK_CANCEL_S.
     assert QUICK_CANCEL_TIMEOUT_S + MIN_READ_TIMEOUT_S <= QUICK_CANCEL_S
-    policy = client.policy_for(send)
-    assert policy.absolute_deadline == send.deadline  # no retry starts (or sleeps) past it
+    # A transient failure early on is retried; one whose backoff would end past the deadline is not.
+    from airflow_provider_gcp_ops.operations.errors import Unavailable
+
+    exc = Unavailable("503", http_status=503)
+    assert client.retry_sleep(send, exc, attempt=1, started=clock.t) is not None
+    clock.t = send.deadline - 0.01  # type: ignore[operator]
+    assert client.retry_sleep(send, exc, attempt=1, started=clock.t) is None  # no retry starts (or sleeps) past it
 
 
 def test_a_second_attempt_gets_only_what_is_left() -> None:

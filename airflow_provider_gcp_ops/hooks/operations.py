@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 
+from airflow_provider_gcp_ops._compat import AirflowNotFoundException
 from airflow_provider_gcp_ops.hooks.credentials import ConnectionSettings, build_credentials, parse_settings
 from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
 from airflow_provider_gcp_ops.operations.client_base import Timeouts, emulator_host_from_env

@@ -220,8 +220,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
     def execute(self, context: Context) -> dict[str, Any]:
         import asyncio
 
-        from airflow.sdk.exceptions import AirflowException
-
+        from airflow_provider_gcp_ops._compat import AirflowException
         from airflow_provider_gcp_ops.operations.services import Verb, get_service
         from airflow_provider_gcp_ops.operators._housekeeping_plan import Report, format_table
 

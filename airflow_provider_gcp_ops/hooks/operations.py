@@ -160,9 +160,16 @@ class GoogleOperationsHook(BaseHook):
 
     # -- async (triggerer) ---------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def async_client(self) -> AsyncIterator[AsyncOperationsClient]:
-        """An async client on the loop's shared connection pool; credentials are built off the loop."""
-        settings = await self.aget_settings()
+    async def async_client(self, settings: ConnectionSettings | None = None) -> AsyncIterator[AsyncOperationsClient]:
+        """An async client on the loop's shared connection pool; credentials are built off the loop.
+
+        ``settings``: the connection already resolved with ``get_settings()``. A task that runs its own event loop
+        resolves it before the loop starts: in a task process ``aget_connection`` does not reach the metastore on
+        Airflow 3.1 (the task's comms have no ``asend``: the look-up ends in "isn't defined"), and on 3.3.1 it can
+        raise ``DeadlockImminentError`` (apache/airflow#71891). The triggerer's comms have neither problem.
+        """
+        if settings is None:
+            settings = await self.aget_settings()
         options = self._client_settings(settings)
         credentials = None
         if not self._uses_emulator(options):

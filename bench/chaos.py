@@ -167,8 +167,7 @@ class Phase1:
 
 def run_tasks(plan: Plan, *, poll_interval: float, threads: int, seed: int = 0) -> Phase1:
     """Every operation through its task's real path: execute in a worker thread, the trigger in this loop."""
-    from airflow.sdk.exceptions import TaskDeferred
-
+    from airflow_provider_gcp_ops._compat import TaskDeferred
     from airflow_provider_gcp_ops.operators.cancel import CancelOperationOperator
     from airflow_provider_gcp_ops.sensors.operation import OperationSensor
 

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Build (or reuse) a virtualenv with one older Airflow 3 release, this package (editable) and its dev extras,
-# pinned by constraints/airflow-<version>.txt: a freeze of an environment where the whole test suite passed.
-# Airflow's own constraint files are not reachable here; without pins an old minor resolves against today's
-# libraries and does not run (see README, "Airflow versions").
+# Build (or reuse) a virtualenv with one pinned Airflow 3 release, this package (editable) and its dev extras,
+# pinned by constraints/airflow-<version>.txt: a freeze of an environment where the test suites passed.
+# Airflow's own constraint files are not reachable here; without pins an older release resolves against
+# today's libraries and does not run (see README, "Airflow versions"). Wheels come from pip's cache after
+# the first build, so a rebuild takes about a minute.
 #
-#   scripts/compat_env.sh [VERSION] [VENV]      defaults: 3.2.2 .venv-compat
+#   scripts/compat_env.sh [VERSION] [VENV]      defaults: 3.1.8 .venv-<VERSION>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VERSION="${1:-3.2.2}"
-VENV="${2:-.venv-compat}"
+VERSION="${1:-3.1.8}"
+VENV="${2:-.venv-$VERSION}"
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 CONSTRAINTS="constraints/airflow-${VERSION}.txt"
 

@@ -22,9 +22,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_gcp_ops import connection_form
+from airflow_provider_gcp_ops._compat import AirflowNotFoundException
 from airflow_provider_gcp_ops.hooks.credentials import (
     ConnectionSettings,
     build_credentials,
@@ -188,11 +188,18 @@ class GoogleOperationsHook(BaseHook):
 
     # -- async (triggerer) ---------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def async_client(self) -> AsyncIterator[AsyncOperationsClient]:
-        """An async client on the loop's shared connection pool; credentials are built off the loop."""
+    async def async_client(self, settings: ConnectionSettings | None = None) -> AsyncIterator[AsyncOperationsClient]:
+        """An async client on the loop's shared connection pool; credentials are built off the loop.
+
+        ``settings``: the connection already resolved with ``get_settings()``. A task that runs its own event loop
+        resolves it before the loop starts: in a task process ``aget_connection`` does not reach the metastore on
+        Airflow 3.1 (the task's comms have no ``asend``: the look-up ends in "isn't defined"), and on 3.3.1 it can
+        raise ``DeadlockImminentError`` (apache/airflow#71891). The triggerer's comms have neither problem.
+        """
         from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
 
-        settings = await self.aget_settings()
+        if settings is None:
+            settings = await self.aget_settings()
         options = self._client_settings(settings)
         credentials = await asyncio.to_thread(self._credentials, settings, options)
         async with AsyncOperationsClient(credentials=credentials, **options) as client:

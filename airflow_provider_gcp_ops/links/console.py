@@ -30,7 +30,8 @@ from airflow.sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
-    from airflow.sdk.types import TaskInstanceKey
+
+    from airflow_provider_gcp_ops._compat import TaskInstanceKey
 
 __all__ = ["XCOM_KEY", "OperationLogsLink", "TargetResourceLink"]
 

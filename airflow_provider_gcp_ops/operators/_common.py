@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.configuration import conf
-
+from airflow_provider_gcp_ops._compat import conf
 from airflow_provider_gcp_ops.links.console import XCOM_KEY as XCOM_OPERATION
 
 if TYPE_CHECKING:
@@ -248,8 +247,7 @@ class OperationTaskMixin:
         ``dags test`` replaces ``defer()``'s kwargs with ``{"event": ...}``, so everything needed is in the event;
         its name is validated again like user input, and must be the operation this task expects, if it knows one.
         """
-        from airflow.sdk.exceptions import AirflowFailException
-
+        from airflow_provider_gcp_ops._compat import AirflowFailException
         from airflow_provider_gcp_ops.operations.errors import InvalidOperationNameError
         from airflow_provider_gcp_ops.triggers.events import MalformedEventError, OperationEvent
 

@@ -155,7 +155,7 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: validate the event, then classify as in the worker."""
-        from airflow.sdk.exceptions import AirflowException
+        from airflow_provider_gcp_ops._compat import AirflowException
 
         expected = self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
         parsed, ref = self.parse_event(event, expected)
@@ -175,7 +175,7 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
 
     # -- outcomes --------------------------------------------------------------------------------------------
     def _classify(self, ref: OperationRef, summary: Any) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow_provider_gcp_ops._compat import AirflowFailException
 
         state = summary.get("state")
         if state == "cancelled":
@@ -190,7 +190,7 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         return result_summary(ref, summary, outcome="finished_anyway")
 
     def _already_done(self, ref: OperationRef, summary: Any) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow_provider_gcp_ops._compat import AirflowFailException
 
         message = f"Operation {ref.name} was already done ({summary.get('state')}) before the cancel; none was sent"
         if self.on_already_done == "fail":
@@ -199,7 +199,7 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         return result_summary(ref, summary, outcome="already_done")
 
     def _unimplemented(self, ref: OperationRef, summary: Any, detail: str) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+        from airflow_provider_gcp_ops._compat import AirflowFailException, AirflowSkipException
 
         message = f"Operation {ref.name} cannot be cancelled: {detail}"
         if self.on_unimplemented == "fail":
@@ -210,7 +210,7 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         return result_summary(ref, summary, outcome="unimplemented")
 
     def _still_running(self, ref: OperationRef, deadline: Deadline, summary: Any) -> BaseException:
-        from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
+        from airflow_provider_gcp_ops._compat import AirflowException, AirflowTaskTimeout
 
         message = (
             f"Operation {ref.name} was still running at the task's deadline ({deadline.describe()}) "

@@ -80,8 +80,7 @@ class DeleteOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         self._init_state()
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowFailException
-
+        from airflow_provider_gcp_ops._compat import AirflowFailException
         from airflow_provider_gcp_ops.operations.errors import NotFound, Unimplemented
         from airflow_provider_gcp_ops.operations.services import Verb
 
@@ -116,7 +115,7 @@ class DeleteOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         return result_summary(ref, summary, outcome="deleted")
 
     def _not_found(self, ref: OperationRef, summary: Mapping[str, Any] | None, detail: str) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow_provider_gcp_ops._compat import AirflowFailException
 
         message = f"Operation {ref.name} was not found (already deleted, expired, or a wrong name): {detail}"
         if not self.not_found_ok:
@@ -125,7 +124,7 @@ class DeleteOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         return result_summary(ref, summary, outcome="not_found")
 
     def _unimplemented(self, ref: OperationRef, summary: Mapping[str, Any] | None, detail: str) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+        from airflow_provider_gcp_ops._compat import AirflowFailException, AirflowSkipException
 
         message = f"Operation {ref.name} cannot be deleted: {detail}"
         if self.on_unimplemented == "fail":

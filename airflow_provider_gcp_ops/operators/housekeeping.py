@@ -18,6 +18,7 @@ from airflow_provider_gcp_ops.operators._common import OperationTaskMixin, secon
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_gcp_ops.hooks.credentials import ConnectionSettings
     from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
     from airflow_provider_gcp_ops.operations.housekeeping import PlannedAction, Report
     from airflow_provider_gcp_ops.operations.model import Operation
@@ -227,8 +228,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
     def execute(self, context: Context) -> dict[str, Any]:
         import asyncio
 
-        from airflow.sdk.exceptions import AirflowException
-
+        from airflow_provider_gcp_ops._compat import AirflowException
         from airflow_provider_gcp_ops.operations.housekeeping import Report, format_table
         from airflow_provider_gcp_ops.operations.services import Verb, get_service
 
@@ -254,10 +254,12 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
             " (dry run: nothing will be cancelled or deleted)" if dry_run else "",
             ", ".join(report.parents),
         )
+        # The connection is resolved before the event loop starts (see GoogleOperationsHook.async_client).
         asyncio.run(
             self._run(
                 collections,
                 report,
+                settings=self.hook().get_settings(),
                 now=now,
                 dry_run=dry_run,
                 can_cancel=spec.supports(Verb.CANCEL),
@@ -285,6 +287,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         collections: list[CollectionRef],
         report: Report,
         *,
+        settings: ConnectionSettings,
         now: datetime,
         dry_run: bool,
         can_cancel: bool,
@@ -295,7 +298,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         from airflow_provider_gcp_ops.operations.housekeeping import plan_housekeeping
 
         gate = asyncio.Semaphore(self.max_concurrency)
-        async with self.hook().async_client() as client:
+        async with self.hook().async_client(settings) as client:
             listings = await asyncio.gather(*(self._list(client, gate, c, report) for c in collections))
             plan = plan_housekeeping(
                 (op for ops in listings for op in ops),

@@ -188,7 +188,7 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
         try:
             ref = self.resolve(op.name, service=call.service, api_version=call.api_version)
         except InvalidOperationNameError as exc:
-            from airflow.sdk.exceptions import AirflowException
+            from airflow_provider_gcp_ops._compat import AirflowException
 
             raise AirflowException(
                 f"{self.method} {self.path} returned an operation this provider cannot watch: {exc}"
@@ -221,7 +221,7 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger. The event names the operation (``dags test`` passes nothing else)."""
-        from airflow.sdk.exceptions import AirflowException
+        from airflow_provider_gcp_ops._compat import AirflowException
 
         parsed, ref = self.parse_event(event, None)
         if parsed.status == "done":
@@ -239,7 +239,7 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
     # -- outcomes --------------------------------------------------------------------------------------------
     def _deadline_passed(self, ref: OperationRef, deadline: Deadline, summary: Any) -> BaseException:
         """Cancel (once, when owned) and build the failure for a wait that reached the task's deadline."""
-        from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
+        from airflow_provider_gcp_ops._compat import AirflowException, AirflowTaskTimeout
 
         if self.cancel_on_kill:
             self.cancel_once(f"the task's deadline passed ({deadline.describe()})", ref)
@@ -250,7 +250,7 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
         return AirflowException(message)
 
     def _finish(self, ref: OperationRef, summary: Mapping[str, Any], op: Operation | None) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowException
+        from airflow_provider_gcp_ops._compat import AirflowException
 
         state = summary.get("state")
         if state != "succeeded":

@@ -97,8 +97,7 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
 
     # -- execution -------------------------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
-        from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
-
+        from airflow_provider_gcp_ops._compat import AirflowSensorTimeout, AirflowSkipException
         from airflow_provider_gcp_ops.operations.errors import OperationsError
 
         ref = self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
@@ -118,7 +117,7 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
             raise
 
     def _execute_deferrable(self, context: Context, ref: OperationRef) -> Any:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+        from airflow_provider_gcp_ops._compat import AirflowFailException, AirflowSkipException
 
         try:
             first = self.poke(context)
@@ -162,7 +161,7 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: validate the event; a ``timeout`` event cancels (when owned) and fails."""
-        from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, AirflowTaskTimeout
+        from airflow_provider_gcp_ops._compat import AirflowException, AirflowSensorTimeout, AirflowTaskTimeout
 
         expected = self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
         parsed, ref = self.parse_event(event, expected)
@@ -190,7 +189,7 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
             self.log.info("cancel_on_kill is False: leaving operation %s running after the timeout", ref.name)
 
     def _evaluate(self, ref: OperationRef, summary: Mapping[str, Any]) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow_provider_gcp_ops._compat import AirflowFailException
 
         state = summary.get("state")
         matched = self.target in ("done", state)

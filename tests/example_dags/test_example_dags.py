@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 from airflow.dag_processing.bundles.manager import DagBundlesManager
-from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 from airflow.utils.session import create_session
+from operators.dagtest import DagBag, sync_bag_to_db
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "example_dags"

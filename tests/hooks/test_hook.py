@@ -66,7 +66,7 @@ def test_env_var_points_the_hook_at_the_emulator(
 
 
 def test_a_missing_non_default_connection_is_an_error() -> None:
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow_provider_gcp_ops._compat import AirflowNotFoundException
 
     with pytest.raises(AirflowNotFoundException):
         GoogleOperationsHook(gcp_conn_id="does_not_exist").get_settings()

@@ -22,7 +22,11 @@ from typing import Any
 
 import pytest
 from airflow.dag_processing.bundles.manager import DagBundlesManager
-from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+try:
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+except ImportError:  # Airflow 3.1: still in airflow.models
+    from airflow.models.dagbag import DagBag, sync_bag_to_db  # type: ignore[no-redef]
 from airflow.models.xcom import XComModel
 from airflow.utils import db
 from airflow.utils.session import create_session

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from airflow.sdk import DAG
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_gcp_ops._compat import AirflowFailException
 from airflow_provider_gcp_ops.operators.cancel import CancelOperationOperator
 
 from .dagtest import cancels, run_dag, ti_state, total_cancels, xcom

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 from airflow.sdk import DAG
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_gcp_ops._compat import AirflowException, AirflowFailException
 from airflow_provider_gcp_ops.emulator.methods import recorded_calls
 from airflow_provider_gcp_ops.operators.start import StartOperationOperator
 

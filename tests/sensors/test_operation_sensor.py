@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from airflow.sdk import DAG
-from airflow.sdk.exceptions import AirflowFailException
 from operators.dagtest import cancels, run_dag, ti_state, total_cancels, xcom
 
+from airflow_provider_gcp_ops._compat import AirflowFailException
 from airflow_provider_gcp_ops.sensors.operation import OperationSensor
 
 pytestmark = pytest.mark.usefixtures("airflow_db")

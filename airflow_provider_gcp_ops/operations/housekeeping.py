@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_gcp_ops.operations.model import Operation, OperationState
+from airflow_provider_gcp_ops.operations.services import ServiceSpec
 
 __all__ = [
     "CANCEL",
@@ -39,6 +40,7 @@ __all__ = [
     "Report",
     "Skipped",
     "format_table",
+    "housekeeping_parents",
     "plan_housekeeping",
 ]
 
@@ -273,3 +275,32 @@ def format_table(title: str, rows: Sequence[tuple[str, str]]) -> str:
     lines += [f"| {k.ljust(left)} | {v.rjust(right)} |" for k, v in rows]
     lines.append(rule)
     return "\n".join(lines)
+
+
+_LOCATION_COLLECTIONS = ("regions", "locations")
+
+
+def housekeeping_parents(spec: ServiceSpec, project_id: str, locations: Sequence[str]) -> list[str]:
+    """The operation collections of ``project_id`` in ``locations`` for a service, from its name patterns.
+
+    Each pattern ``projects/*/{regions|locations}/*/operations/*`` gives one parent per location (Dataproc has
+    both: cluster operations live under ``regions/``, Serverless batch operations under ``locations/``). A
+    location the service treats as global, when the service also has project-level operations
+    (``projects/*/operations/*``, Dialogflow ES), means ``projects/{project}``. A service with neither (Spanner:
+    ``instances/*``) takes the first pattern's collection, the "location" being e.g. the instance id.
+    """
+    patterns = [p.removesuffix("/operations/*").split("/") for p in spec.name_patterns if p.endswith("/operations/*")]
+    project_level = any(len(p) == 2 for p in patterns)
+    located = [p[2] for p in patterns if len(p) == 4 and p[0] == "projects" and p[2] in _LOCATION_COLLECTIONS]
+    if not located:
+        located = [p[2] for p in patterns if len(p) == 4 and p[0] == "projects"][:1]
+    if not located and not project_level:
+        raise ValueError(f"{spec.title}: no project/location operation collection; pass parents= instead")
+    out: list[str] = []
+    for location in locations:
+        if project_level and (location in spec.global_locations or not located):
+            candidates = [f"projects/{project_id}"]
+        else:
+            candidates = [f"projects/{project_id}/{collection}/{location}" for collection in located]
+        out += [c for c in candidates if c not in out]
+    return out

@@ -23,38 +23,10 @@ if TYPE_CHECKING:
     from airflow_provider_gcp_ops.operations.housekeeping import PlannedAction, Report
     from airflow_provider_gcp_ops.operations.model import Operation
     from airflow_provider_gcp_ops.operations.names import CollectionRef
-    from airflow_provider_gcp_ops.operations.services import ServiceSpec
 
-__all__ = ["MAX_CONCURRENCY", "OperationsHousekeepingOperator", "housekeeping_parents"]
+__all__ = ["MAX_CONCURRENCY", "OperationsHousekeepingOperator"]
 
 MAX_CONCURRENCY = 64  # the async client's shared pool has 64 connections: more would only queue
-_LOCATION_COLLECTIONS = ("regions", "locations")
-
-
-def housekeeping_parents(spec: ServiceSpec, project_id: str, locations: Sequence[str]) -> list[str]:
-    """The operation collections of ``project_id`` in ``locations`` for a service, from its name patterns.
-
-    Each pattern ``projects/*/{regions|locations}/*/operations/*`` gives one parent per location (Dataproc has
-    both: cluster operations live under ``regions/``, Serverless batch operations under ``locations/``). A
-    location the service treats as global, when the service also has project-level operations
-    (``projects/*/operations/*``, Dialogflow ES), means ``projects/{project}``. A service with neither (Spanner:
-    ``instances/*``) takes the first pattern's collection, the "location" being e.g. the instance id.
-    """
-    patterns = [p.removesuffix("/operations/*").split("/") for p in spec.name_patterns if p.endswith("/operations/*")]
-    project_level = any(len(p) == 2 for p in patterns)
-    located = [p[2] for p in patterns if len(p) == 4 and p[0] == "projects" and p[2] in _LOCATION_COLLECTIONS]
-    if not located:
-        located = [p[2] for p in patterns if len(p) == 4 and p[0] == "projects"][:1]
-    if not located and not project_level:
-        raise ValueError(f"{spec.title}: no project/location operation collection; pass parents= instead")
-    out: list[str] = []
-    for location in locations:
-        if project_level and (location in spec.global_locations or not located):
-            candidates = [f"projects/{project_id}"]
-        else:
-            candidates = [f"projects/{project_id}/{collection}/{location}" for collection in located]
-        out += [c for c in candidates if c not in out]
-    return out
 
 
 def _flag(value: object, what: str) -> bool:
@@ -221,6 +193,8 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
                     f"{self.task_id}: no project: pass project_id= or parents=, or set the connection's "
                     f"'project' extra ({self.gcp_conn_id})"
                 )
+            from airflow_provider_gcp_ops.operations.housekeeping import housekeeping_parents
+
             parents = housekeeping_parents(spec, project_id, self.locations)
         refs = [resolve_collection(p, service=spec.key, api_version=self.api_version) for p in parents]
         return list({(r.parent, r.host): r for r in refs}.values())

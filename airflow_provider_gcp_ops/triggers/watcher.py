@@ -115,8 +115,8 @@ class OperationsWatcherTrigger(BaseEventTrigger):
         if self.parents is not None:
             parents = self.parents
         else:
+            from airflow_provider_gcp_ops.operations.housekeeping import housekeeping_parents
             from airflow_provider_gcp_ops.operations.services import get_service
-            from airflow_provider_gcp_ops.operators.housekeeping import housekeeping_parents
 
             assert self.project_id is not None
             assert self.locations is not None

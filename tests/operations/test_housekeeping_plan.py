@@ -14,11 +14,11 @@ from airflow_provider_gcp_ops.operations.housekeeping import (
     Report,
     Skipped,
     format_table,
+    housekeeping_parents,
     plan_housekeeping,
 )
 from airflow_provider_gcp_ops.operations.model import Operation, Status
 from airflow_provider_gcp_ops.operations.services import get_service
-from airflow_provider_gcp_ops.operators.housekeeping import housekeeping_parents
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 HOUR = 3600.0

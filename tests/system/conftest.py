@@ -18,6 +18,16 @@ from airflow_provider_gcp_ops.emulator import EmulatorServer
 from .harness import Api, Deployment, sigterm_as_exit
 
 _DEPLOYMENT_KEY = pytest.StashKey["Deployment"]()
+DEPLOYMENT_OPTION = "--system-deployment"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        DEPLOYMENT_OPTION,
+        choices=("basic", "production"),
+        default=os.environ.get("GCP_OPS_SYSTEM_DEPLOYMENT", "basic"),
+        help="basic: SQLite + LocalExecutor; production: PostgreSQL + CeleryExecutor (Redis), 2 workers, 2 triggerers",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,7 +46,12 @@ def system_emulator() -> Iterator[EmulatorServer]:
 
 @pytest.fixture(scope="session")
 def deployment(request: pytest.FixtureRequest, system_emulator: EmulatorServer) -> Iterator[Deployment]:
-    dep = Deployment(emulator_host=system_emulator.host, keep_home=bool(os.environ.get("GCP_OPS_SYSTEM_KEEP")))
+    kind: type[Deployment] = Deployment
+    if request.config.getoption(DEPLOYMENT_OPTION) == "production":
+        from .production_deployment import ProductionDeployment
+
+        kind = ProductionDeployment
+    dep = kind(emulator_host=system_emulator.host, keep_home=bool(os.environ.get("GCP_OPS_SYSTEM_KEEP")))
     request.config.stash[_DEPLOYMENT_KEY] = dep
     with sigterm_as_exit():
         try:

@@ -16,7 +16,7 @@ import httpx
 
 from . import pool
 from .auth import AsyncTokenSource, CredentialsTokenSource, StaticTokenSource
-from .client_base import USER_AGENT, ClientBase, emulator_host_from_env
+from .client_base import ClientBase, emulator_host_from_env, user_agent
 from .errors import ConnectionFailed, OperationsError, RequestTimeout
 from .model import Operation
 from .names import CollectionRef, OperationRef
@@ -168,7 +168,7 @@ class AsyncOperationsClient(ClientBase):
                     request.method,
                     request.url(self.base_url),
                     json=request.json if request.has_body else None,
-                    headers={**auth, "User-Agent": USER_AGENT},
+                    headers={**auth, "User-Agent": user_agent()},
                     timeout=timeout,
                 )
         except asyncio.TimeoutError:

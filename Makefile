@@ -17,6 +17,7 @@ help:
 	@echo "make chaos           1,000 cancels and waits under 30 % injected faults, stalls vs deadlines (about 2 min)"
 	@echo "make test-system     every kill path in a real Airflow deployment (api-server, scheduler, triggerer)"
 	@echo "make test-compat     unit + system tests on the oldest supported Airflow (COMPAT_AIRFLOW, own venv)"
+	@echo "make test-system-production  the system suite on PostgreSQL + CeleryExecutor (Redis), 2 workers, 2 triggerers"
 	@echo "make demo            run every example DAG against the emulator and show what happened (about 1 min)"
 
 # (Re)install when pyproject.toml changes. The editable install keeps the provider's entry point registered.
@@ -42,6 +43,20 @@ test: lint typecheck unit test-system
 # A real Airflow deployment per run (SQLite + LocalExecutor, 127.0.0.1 only); about 3 min.
 test-system: $(STAMP)
 	$(VENV)/bin/pytest -q -m system tests/system -p no:cacheprovider
+
+# The production-shaped deployment (PostgreSQL, CeleryExecutor on Redis, two Celery workers, two triggerers): the
+# kill paths again plus triggerer failover and a lost worker. Installs Debian's postgresql and redis-server if
+# missing (root or sudo); the harness starts and stops throw-away instances on 127.0.0.1. About 10 min.
+PRODUCTION_STAMP := $(VENV)/.installed-system-production
+
+$(PRODUCTION_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,system-production]"
+	@touch $(PRODUCTION_STAMP)
+
+.PHONY: test-system-production
+test-system-production: $(PRODUCTION_STAMP)
+	bash scripts/system_services.sh
+	$(VENV)/bin/pytest -q -m system tests/system -p no:cacheprovider --system-deployment=production
 
 # The oldest supported Airflow in .venv-compat, pinned by constraints/airflow-$(COMPAT_AIRFLOW).txt.
 COMPAT_AIRFLOW ?= 3.2.2

@@ -4,7 +4,8 @@ Kill paths (Airflow itself never calls an operator's ``on_kill`` while the task 
 
 - Airflow >= 3.3: a user marks the deferred task failed / success or clears it ⇒ the triggerer cancels
   ``run()`` with the message ``__airflow_user_action__`` and calls :meth:`on_kill`, which cancels the remote
-  operation (when ``cancel_on_kill``).
+  operation (when ``cancel_on_kill``) unless the task is still DEFERRED on this operation (3.3 sends the same
+  message when another triggerer took the trigger over).
 - Airflow 3.0-3.2: no ``on_kill``; the only signal is ``asyncio.CancelledError`` in ``run()``, which also fires
   when the triggerer restarts. So we cancel only when the task instance is no longer DEFERRED (a restart leaves
   it DEFERRED and must never cancel anything), skip the 3.3 user-action message (``on_kill`` handles it), and
@@ -168,9 +169,22 @@ class OperationTrigger(BaseTrigger):
 
     # -- kill paths ------------------------------------------------------------------------------------------
     async def on_kill(self) -> None:
-        """Airflow >= 3.3: the user marked the deferred task failed / success or cleared it."""
-        if self.cancel_on_kill:
-            await self.cancel_remote("the deferred task was killed by a user action")
+        """Airflow >= 3.3: the user marked the deferred task failed / success or cleared it.
+
+        Airflow 3.3 also calls ``on_kill`` when a trigger is taken from this triggerer because another one now
+        owns it (``update_triggers`` cancels every trigger no longer assigned here with the user-action message,
+        e.g. after a triggerer's heartbeat went stale under load and a peer adopted its triggers). Then the task
+        is still DEFERRED on this very operation: nothing is cancelled. An unknown state still cancels.
+        """
+        if not self.cancel_on_kill:
+            return
+        if await self.task_state() == DEFERRED and not await self._rerun_watches_another_operation():
+            self.log.info(
+                "Trigger for %s taken from this triggerer while the task is still deferred on it: not cancelling",
+                self.operation_name,
+            )
+            return
+        await self.cancel_remote("the deferred task was killed by a user action")
 
     async def _on_cancelled(self, exc: asyncio.CancelledError) -> None:
         """Airflow 3.0-3.2's only kill signal; also a triggerer restart, which must never cancel."""

@@ -33,6 +33,7 @@ from .harness import Api, Component, Deployment, HarnessError, descendants, free
 
 TRIGGERERS = ("triggerer", "triggerer-2")  # the first keeps the basic deployment's name (its restart case)
 WORKERS = ("celery-worker-1", "celery-worker-2")
+LOST_QUEUE = "lost"  # served by the second worker only: the worker-loss case's tasks run there
 WORKER_CONCURRENCY = 2  # 2 x 2 task slots: the machine has 2 shared cores
 SERVICE_TIMEOUT_S = 60.0
 
@@ -179,6 +180,7 @@ class ProductionDeployment(Deployment):
                 airflow, "celery", "worker",
                 "--concurrency", str(WORKER_CONCURRENCY),
                 "--celery-hostname", f"worker{i}@%h",
+                "--queues", "default" if i == 1 else f"default,{LOST_QUEUE}",
                 "--skip-serve-logs", "--without-mingle", "--without-gossip",
             ]  # fmt: skip
         return argv

@@ -124,6 +124,38 @@ async def test_on_kill_cancels_once(gcp_ops_emulator: EmulatorServer) -> None:
     assert cancels(gcp_ops_emulator, op["name"]) == 1
 
 
+@pytest.mark.parametrize(
+    ("task_state", "current_operation", "expected_cancels"),
+    [
+        ("failed", "same", 1),  # marked failed
+        ("success", "same", 1),  # marked success
+        (None, "same", 1),  # cleared (state reset) or unknown: on_kill means a user action, cancel
+        ("deferred", "other", 1),  # cleared, and the new try already deferred on a new operation
+        ("deferred", "same", 0),  # the trigger moved to another triggerer: the task still waits on it
+    ],
+)
+async def test_on_kill_cancels_only_when_the_task_left_this_operation(
+    gcp_ops_emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    task_state: str | None,
+    current_operation: str,
+    expected_cancels: int,
+) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    trigger = make_trigger(op["name"])
+
+    async def stub_state() -> str | None:
+        return task_state
+
+    async def stub_rerun() -> bool:
+        return current_operation == "other"
+
+    monkeypatch.setattr(trigger, "task_state", stub_state)
+    monkeypatch.setattr(trigger, "_rerun_watches_another_operation", stub_rerun)
+    await trigger.on_kill()
+    assert cancels(gcp_ops_emulator, op["name"]) == expected_cancels
+
+
 async def test_on_kill_respects_cancel_on_kill_false(gcp_ops_emulator: EmulatorServer) -> None:
     op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
     await make_trigger(op["name"], cancel_on_kill=False).on_kill()

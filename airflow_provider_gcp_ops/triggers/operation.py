@@ -244,7 +244,9 @@ class OperationTrigger(BaseTrigger):
         except Exception as exc:  # the lookup failing (or timing out) must never turn into a cancel
             self.log.warning("Could not look up the state of task %s: %s", ti.task_id, exc)
             return None
-        state = states.get(ti.run_id, {}).get(ti.task_id)
+        # The execution API keys a mapped task instance as "<task_id>_<map_index>" (get_task_states).
+        key = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}_{ti.map_index}"
+        state = states.get(ti.run_id, {}).get(key)
         return None if state is None else str(getattr(state, "value", state)).lower()
 
     async def cancel_remote(self, why: str) -> bool:

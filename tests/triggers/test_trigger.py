@@ -241,3 +241,18 @@ async def test_a_failing_task_state_lookup_is_unknown_not_a_cancel() -> None:
     trigger = make_trigger("projects/p/regions/r/operations/o")
     trigger.task_instance = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1)  # no supervisor here
     assert await trigger.task_state() is None
+
+
+@pytest.mark.parametrize(("map_index", "key"), [(-1, "wait"), (3, "wait_3")])
+async def test_task_state_of_a_mapped_task_instance(monkeypatch: pytest.MonkeyPatch, map_index: int, key: str) -> None:
+    """The execution API answers ``{run_id: {task_id: state}}``, and ``task_id_<map_index>`` for a mapped one."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    def get_task_states(**kw: Any) -> dict[str, Any]:
+        assert kw["map_index"] == map_index
+        return {"r": {key: "deferred", "wait_99": "failed"}}
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(get_task_states))
+    trigger = make_trigger("projects/p/regions/r/operations/o")
+    trigger.task_instance = SimpleNamespace(dag_id="d", task_id="wait", run_id="r", map_index=map_index)
+    assert await trigger.task_state() == "deferred"

@@ -58,8 +58,17 @@ def holder(emu: EmulatorServer, name: str, pids: dict[str, set[int]]) -> str | N
 
 
 def task_instances(api: Api, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-    body = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})
-    return list(body["task_instances"])
+    """Every task instance of the run (the REST API pages by at most ``[api] maximum_page_limit``, 100)."""
+    out: list[dict[str, Any]] = []
+    while True:
+        body = api.call(
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+            params={"limit": 100, "offset": len(out), "order_by": "map_index"},
+        )
+        out.extend(body["task_instances"])
+        if not body["task_instances"] or len(out) >= body["total_entries"]:
+            return out
 
 
 def wait_states(

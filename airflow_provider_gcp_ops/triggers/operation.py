@@ -35,6 +35,7 @@ from airflow_provider_gcp_ops.triggers.events import OperationEvent
 
 USER_ACTION_CANCEL_MSG = "__airflow_user_action__"  # airflow.jobs.triggerer_job_runner._USER_ACTION_CANCEL_MSG
 DEFERRED = "deferred"
+RESUMING = frozenset({"scheduled", "queued", "running"})  # after a trigger event, the task resumes on a worker
 XCOM_OPERATION = "gcp_operation"  # links.console.XCOM_KEY: every try of our tasks pushes {"name": ...} before deferring
 # A lookup through the triggerer's supervisor is never answered while the triggerer shuts down: without a bound
 # the cancelled trigger would hang there until the supervisor escalates to SIGKILL (seen: 20 s per restart).
@@ -173,15 +174,24 @@ class OperationTrigger(BaseTrigger):
 
         Airflow 3.3 also calls ``on_kill`` when a trigger is taken from this triggerer because another one now
         owns it (``update_triggers`` cancels every trigger no longer assigned here with the user-action message,
-        e.g. after a triggerer's heartbeat went stale under load and a peer adopted its triggers). Then the task
-        is still DEFERRED on this very operation: nothing is cancelled. An unknown state still cancels.
+        e.g. after a triggerer's heartbeat went stale under load and a peer adopted its triggers; for seconds both
+        run it). Then the task is still DEFERRED on this very operation, or, when the other copy already fired
+        the timeout event, resuming after the deadline (its ``execute_complete`` cancels): nothing is cancelled
+        here. Any other state (failed, success, cleared, unknown) cancels.
         """
         if not self.cancel_on_kill:
             return
-        if await self.task_state() == DEFERRED and not await self._rerun_watches_another_operation():
+        state = await self.task_state()
+        if state == DEFERRED and not await self._rerun_watches_another_operation():
             self.log.info(
                 "Trigger for %s taken from this triggerer while the task is still deferred on it: not cancelling",
                 self.operation_name,
+            )
+            return
+        if state in RESUMING and self.deadline is not None and time.time() >= self.deadline:
+            # A copy of this trigger on another triggerer fired the timeout event: execute_complete cancels.
+            self.log.info(
+                "Task resumes after its deadline (%s): its timeout path cancels %s", state, self.operation_name
             )
             return
         await self.cancel_remote("the deferred task was killed by a user action")

@@ -132,6 +132,7 @@ async def test_on_kill_cancels_once(gcp_ops_emulator: EmulatorServer) -> None:
         (None, "same", 1),  # cleared (state reset) or unknown: on_kill means a user action, cancel
         ("deferred", "other", 1),  # cleared, and the new try already deferred on a new operation
         ("deferred", "same", 0),  # the trigger moved to another triggerer: the task still waits on it
+        ("scheduled", "same", 1),  # cleared, re-scheduled, before the deadline
     ],
 )
 async def test_on_kill_cancels_only_when_the_task_left_this_operation(
@@ -256,3 +257,34 @@ async def test_task_state_of_a_mapped_task_instance(monkeypatch: pytest.MonkeyPa
     trigger = make_trigger("projects/p/regions/r/operations/o")
     trigger.task_instance = SimpleNamespace(dag_id="d", task_id="wait", run_id="r", map_index=map_index)
     assert await trigger.task_state() == "deferred"
+
+
+@pytest.mark.parametrize(
+    ("state", "deadline_in_s", "expected_cancels"),
+    [
+        ("scheduled", -1, 0),
+        ("queued", -1, 0),
+        ("running", -1, 0),
+        ("scheduled", 60, 1),
+        ("failed", -1, 1),
+        (None, -1, 1),
+    ],
+)
+async def test_on_kill_after_the_deadline_leaves_the_cancel_to_the_timeout_path(
+    gcp_ops_emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    state: str | None,
+    deadline_in_s: float,
+    expected_cancels: int,
+) -> None:
+    """A copy of the trigger on another triggerer fired the timeout event (the task resumes, its execute_complete
+    cancels): this copy's on_kill sends nothing. Marked failed or cleared after the deadline: it cancels."""
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    trigger = make_trigger(op["name"], deadline=time.time() + deadline_in_s)
+
+    async def stub_state() -> str | None:
+        return state
+
+    monkeypatch.setattr(trigger, "task_state", stub_state)
+    await trigger.on_kill()
+    assert cancels(gcp_ops_emulator, op["name"]) == expected_cancels

@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_gcp_ops.emulator import EmulatorServer
 
-from .harness import Api, Deployment, wait_for
+from .harness import Api, Deployment, HarnessError, wait_for
 from .production_deployment import ProductionDeployment
 
 _PID = re.compile(r"\(pid (\d+)\)")
@@ -91,6 +91,18 @@ def wait_states(
     except Exception as exc:
         raise AssertionError(f"{exc}; states now {seen()}") from None
     return result
+
+
+def operation_name(api: Api, dag_id: str, run_id: str, task_id: str, timeout: float = 120) -> str:
+    """The operation the task's current try started (XCom ``operation_name``, pushed right after the start call)."""
+
+    def probe() -> str | None:
+        try:
+            return str(api.xcom(dag_id, run_id, task_id, "operation_name"))
+        except HarnessError:  # 404 until the task pushed it
+            return None
+
+    return str(wait_for(f"{dag_id}.{task_id}'s operation name", probe, timeout=timeout, interval=1))
 
 
 def since(started: float) -> float:

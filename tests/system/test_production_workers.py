@@ -22,7 +22,7 @@ import pytest
 from airflow_provider_gcp_ops.emulator import EmulatorServer
 
 from .harness import Api, Deployment, wait_for
-from .production_cases import ONLY_PRODUCTION, as_production, cancels, operations, since
+from .production_cases import ONLY_PRODUCTION, as_production, cancels, operation_name, operations, since
 from .production_deployment import PRODUCTION_TUNING, WORKERS
 
 pytestmark = [pytest.mark.system, ONLY_PRODUCTION, pytest.mark.timeout(900)]
@@ -41,7 +41,7 @@ def test_worker_sigkilled_retry_reattaches_and_no_retry_is_failed_with_the_backs
     tasks = ("reattach", "no_retry")
     for task in tasks:
         api.wait_state(dag_id, run_id, task, {"running"}, timeout=300)
-    first = {task: api.xcom(dag_id, run_id, task, "operation_name") for task in tasks}
+    first = {task: operation_name(api, dag_id, run_id, task) for task in tasks}
     for task in tasks:  # the operator is in its wait loop on the worker
         wait_for(
             f"{task} polling", lambda task=task: emu.admin.stats()["operations"][first[task]].get("get"), timeout=60

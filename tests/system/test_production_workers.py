@@ -60,7 +60,7 @@ def test_worker_sigkilled_retry_reattaches_and_no_retry_is_failed_with_the_backs
         print(f"[production] worker_lost_retry_running_after_kill_s: {since(killed_at)}")
         assert ti["try_number"] == 2
         # The retry re-attached: the same operation, no new one, no cancel; it ends with the operation.
-        assert api.xcom(dag_id, run_id, "reattach", "operation_name") == first["reattach"]
+        assert operation_name(api, dag_id, run_id, "reattach") == first["reattach"]
         ti = api.wait_state(dag_id, run_id, "reattach", {"success", "failed"}, timeout=240)
         assert ti["state"] == "success"
         assert emu.admin.history(first["reattach"])["state"] == "SUCCEEDED"

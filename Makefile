@@ -18,6 +18,7 @@ help:
 	@echo "make test-system     every kill path in a real Airflow deployment (api-server, scheduler, triggerer)"
 	@echo "make test-compat     unit + system tests on the lowest supported Airflow (COMPAT_AIRFLOW, .venv-<version>)"
 	@echo "make system-3.3.1    the system suite on one pinned Airflow (also unit-<version>; see constraints/)"
+	@echo "make test-system-production  the system suite on PostgreSQL + CeleryExecutor (Redis), 2 workers, 2 triggerers"
 	@echo "make demo            run every example DAG against the emulator and show what happened (about 1 min)"
 
 # (Re)install when pyproject.toml changes. The editable install keeps the provider's entry point registered.
@@ -48,6 +49,21 @@ test-system: $(STAMP) chromium
 .PHONY: chromium
 chromium:
 	@bash scripts/ensure_chromium.sh
+
+# The production-shaped deployment (PostgreSQL, CeleryExecutor on Redis, two Celery workers, two triggerers): the
+# kill paths again plus triggerer failover and a lost worker. Installs Debian's postgresql and redis-server if
+# missing (root or sudo); the harness starts and stops throw-away instances on 127.0.0.1. About 10 min.
+PRODUCTION_STAMP := $(VENV)/.installed-system-production
+
+$(PRODUCTION_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,system-production]"
+	@touch $(PRODUCTION_STAMP)
+
+.PHONY: test-system-production
+test-system-production: $(PRODUCTION_STAMP)
+	bash scripts/system_services.sh
+	$(VENV)/bin/pytest -q -m system -p no:cacheprovider --system-deployment=production \
+		tests/system/test_kill_paths.py tests/system/test_production_triggerers.py tests/system/test_production_workers.py
 
 # Other Airflow versions, each in its own venv (.venv-<version>) pinned by constraints/airflow-<version>.txt:
 #   make test-compat             unit + system suites on the lowest supported Airflow (COMPAT_AIRFLOW)

@@ -46,7 +46,7 @@ def get_provider_info() -> dict[str, Any]:
         ),
         "sensors": modules("sensors.operation"),
         "hooks": modules("hooks.operations"),
-        "triggers": modules("triggers.operation"),
+        "triggers": modules("triggers.operation", "triggers.watcher"),
         "extra-links": [
             "airflow_provider_gcp_ops.links.console.OperationLogsLink",
             "airflow_provider_gcp_ops.links.console.TargetResourceLink",

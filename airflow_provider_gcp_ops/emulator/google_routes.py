@@ -201,7 +201,11 @@ class OperationsApi:
                 entry = state.history.get(route.name)
                 if entry is not None:
                     entry.record_request(
-                        route.verb.value, status, time.monotonic(), fault.kind.value if fault is not None else None
+                        route.verb.value,
+                        status,
+                        time.monotonic(),
+                        fault.kind.value if fault is not None else None,
+                        request.headers.get("user-agent"),
                     )
 
     # -- routing ----------------------------------------------------------------------------------------------

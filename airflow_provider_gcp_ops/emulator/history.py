@@ -26,13 +26,18 @@ class OperationHistory:
     frozen_states: list[dict[str, Any]] | None = None  # set when the operation is deleted
     cancel_requested_t: float | None = None
 
-    def record_request(self, verb: str, status: int | None, now_real: float, fault: str | None) -> None:
+    def record_request(
+        self, verb: str, status: int | None, now_real: float, fault: str | None, client: str | None = None
+    ) -> None:
+        """``client`` is the request's ``User-Agent`` (which process asked: the provider's names its pid)."""
         if len(self.requests) >= MAX_REQUESTS_PER_OPERATION:
             self.dropped_requests += 1
             return
         entry: dict[str, Any] = {"verb": verb, "status": status, "t": round(now_real - self.created_real, 6)}
         if fault is not None:
             entry["fault"] = fault
+        if client:
+            entry["client"] = client
         self.requests.append(entry)
 
 

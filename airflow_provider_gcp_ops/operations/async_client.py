@@ -16,7 +16,7 @@ import aiohttp
 
 from . import pool
 from .auth import AsyncTokenSource, CredentialsTokenSource, StaticTokenSource
-from .client_base import USER_AGENT, ClientBase, emulator_host_from_env
+from .client_base import ClientBase, emulator_host_from_env, user_agent
 from .errors import ConnectionFailed, OperationsError, RequestTimeout
 from .model import Operation
 from .names import CollectionRef, OperationRef
@@ -198,7 +198,7 @@ class AsyncOperationsClient(ClientBase):
             ceil_threshold=_NO_ROUNDING,
         )
         url = request.url(self.base_url)
-        auth["User-Agent"] = USER_AGENT
+        auth["User-Agent"] = user_agent()
         gate = http.gate
         try:
             await pool.acquire_within(gate, self.pool_timeout(send))

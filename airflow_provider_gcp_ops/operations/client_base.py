@@ -29,6 +29,12 @@ _Ref = TypeVar("_Ref", OperationRef, CollectionRef)
 EMULATOR_ENV = "GCP_OPERATIONS_EMULATOR_HOST"
 USER_AGENT = "airflow-provider-gcp-ops"
 
+
+def user_agent() -> str:
+    """``airflow-provider-gcp-ops (pid N)``: which process sent a request (a triggerer, a worker's task)."""
+    return f"{USER_AGENT} (pid {os.getpid()})"
+
+
 # The shortest read timeout we will use when a deadline is close: below it a request cannot complete anyway.
 MIN_READ_TIMEOUT_S = 0.5
 

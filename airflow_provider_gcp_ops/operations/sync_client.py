@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import requests
 
 from .auth import CLOUD_PLATFORM_SCOPE, EMULATOR_TOKEN, auth_error
-from .client_base import USER_AGENT, ClientBase, emulator_host_from_env
+from .client_base import ClientBase, emulator_host_from_env, user_agent
 from .errors import ConnectionFailed, OperationsError, RequestTimeout
 from .model import Operation
 from .names import CollectionRef, OperationRef
@@ -58,7 +58,7 @@ class OperationsClient(ClientBase):
                 credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
             # One refresh on 401, then the 401 stands (AIP-194: UNAUTHENTICATED is not retried).
             session = AuthorizedSession(credentials, max_refresh_attempts=1, refresh_timeout=self.timeouts.read)
-        session.headers["User-Agent"] = USER_AGENT
+        session.headers["User-Agent"] = user_agent()
         return session
 
     def close(self) -> None:

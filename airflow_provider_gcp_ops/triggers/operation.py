@@ -4,12 +4,13 @@ Kill paths (Airflow itself never calls an operator's ``on_kill`` while the task 
 
 - Airflow >= 3.3: a user marks the deferred task failed / success or clears it ⇒ the triggerer cancels
   ``run()`` with the message ``__airflow_user_action__`` and calls :meth:`on_kill`, which cancels the remote
-  operation (when ``cancel_on_kill``).
+  operation (when ``cancel_on_kill``), unless another triggerer merely took the trigger over (3.3 sends the same
+  message then).
 - Before Airflow 3.3: no ``on_kill``; the only signal is ``asyncio.CancelledError`` in ``run()``, which also
   fires when the triggerer restarts. We look the task instance's state up (its mapped key for a mapped task) and
   cancel only when it is *known* and not DEFERRED (a cleared task has no state: that counts; a restart leaves it
-  DEFERRED; a failed look-up is unknown: never a cancel). The rules are :mod:`.kill_rules`. ``CancelledError``
-  is always re-raised.
+  DEFERRED; a failed look-up is unknown: never a cancel). ``CancelledError`` is always re-raised.
+- Both rule sets are in :mod:`.kill_rules`.
 - Anything unexpected in the wait becomes an ``error`` event (the trigger never dies silently); the resumed
   task cancels an owned operation, then fails.
 - ``execution_timeout`` / a sensor's ``timeout`` are not enforced while deferred: the task passes an absolute
@@ -41,6 +42,7 @@ from airflow_provider_gcp_ops.triggers.kill_rules import (
     UNKNOWN,
     USER_ACTION_CANCEL_MSG,
     TaskState,
+    decide_on_kill,
     decide_on_stop,
     needs_rerun_check,
     state_key,
@@ -160,9 +162,24 @@ class OperationTrigger(BaseTrigger):
 
     # -- kill paths ------------------------------------------------------------------------------------------
     async def on_kill(self) -> None:
-        """Airflow >= 3.3: the user marked the deferred task failed / success or cleared it."""
-        if self.cancel_on_kill:
-            await self.cancel_remote("the deferred task was killed by a user action")
+        """Airflow >= 3.3: a user marked the deferred task failed / success or cleared it, or another triggerer
+        took the trigger over. The rules: :func:`.kill_rules.decide_on_kill`."""
+        if not self.cancel_on_kill:
+            return
+        state = await self.task_state()
+        rerun = needs_rerun_check(state) and await self._rerun_watches_another_operation()
+        decision = decide_on_kill(
+            cancel_on_kill=self.cancel_on_kill,
+            state=state,
+            rerun_watches_another=rerun,
+            past_deadline=self.deadline is not None and time.time() >= self.deadline,
+        )
+        if decision.cancel:
+            await self.cancel_remote(decision.reason)
+        else:
+            self.log.info(
+                "Trigger for %s killed: not cancelling the operation (%s)", self.operation_name, decision.reason
+            )
 
     async def _on_cancelled(self, exc: asyncio.CancelledError) -> None:
         """The only kill signal before Airflow 3.3; also a triggerer restart. The rules: :mod:`.kill_rules`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from known_services import HAND_KEPT
 
@@ -157,3 +159,12 @@ def test_other_name_forms_reach_the_same_operation(flavour: Flavour, emu: Emulat
     else:
         value = f"https://us-central1-dataproc.googleapis.com/v1/{created['name']}?alt=json"
     assert flavour.call("get", value).name == created["name"]
+
+
+def test_every_request_names_the_process_that_sent_it(flavour: Flavour, emu: EmulatorServer) -> None:
+    """The User-Agent carries the pid, and the emulator's history records it per request (which triggerer polled)."""
+    running = emu.admin.create_operation(service="dataproc", duration_s=600)
+    flavour.call("get", running["name"], service="dataproc")
+    flavour.call("cancel", running["name"], service="dataproc")
+    clients = [r.get("client") for r in emu.admin.history(running["name"])["requests"]]
+    assert clients == [f"airflow-provider-gcp-ops (pid {os.getpid()})"] * 2

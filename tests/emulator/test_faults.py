@@ -68,6 +68,7 @@ def test_reset_is_a_connection_error_for_httpx(emu: EmulatorServer, client: http
         "status": None,
         "t": pytest.approx(0, abs=5),
         "fault": "reset",
+        "client": client.headers["user-agent"],
     }
 
 

@@ -25,6 +25,16 @@ FEW_RETRIES_CONN = "gcp_ops_sys_few_retries"
 TOKEN_KEY = "sys-token-outage"  # the key's name: fault rules single its token requests out with match="key=..."
 
 _DEPLOYMENT_KEY = pytest.StashKey["Deployment"]()
+DEPLOYMENT_OPTION = "--system-deployment"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        DEPLOYMENT_OPTION,
+        choices=("basic", "production"),
+        default=os.environ.get("GCP_OPS_SYSTEM_DEPLOYMENT", "basic"),
+        help="basic: SQLite + LocalExecutor; production: PostgreSQL + CeleryExecutor (Redis), 2 workers, 2 triggerers",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -55,7 +65,12 @@ def connections(emu: EmulatorServer) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def deployment(request: pytest.FixtureRequest, system_emulator: EmulatorServer) -> Iterator[Deployment]:
-    dep = Deployment(
+    kind: type[Deployment] = Deployment
+    if request.config.getoption(DEPLOYMENT_OPTION) == "production":
+        from .production_deployment import ProductionDeployment
+
+        kind = ProductionDeployment
+    dep = kind(
         emulator_host=system_emulator.host,
         keep_home=bool(os.environ.get("GCP_OPS_SYSTEM_KEEP")),
         extra_env={

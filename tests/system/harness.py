@@ -152,6 +152,7 @@ class Component:
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     generation: int = 0
+    user: str | None = None  # run as this user (PostgreSQL refuses to run as root)
 
     @property
     def pgid(self) -> int:
@@ -176,6 +177,7 @@ class Component:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks
+                user=self.user,
             )
         self.started_at = time.monotonic()
         _LIVE.add(self)
@@ -271,15 +273,19 @@ class Deployment:
         self.port = free_port()
         airflow = str(Path(sys.executable).with_name("airflow"))
         self.env = self._env()
-        self.components = {
-            name: Component(name, [airflow, *self._args(name)], self.home / "component-logs" / f"{name}.log")
-            for name in COMPONENTS
-        }
         self._airflow = airflow
+        self.components = {
+            name: Component(name, argv, self.home / "component-logs" / f"{name}.log")
+            for name, argv in self.component_argv().items()
+        }
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def component_argv(self) -> dict[str, list[str]]:
+        """``{component name: argv}``, started in this order (a deployment of another shape overrides it)."""
+        return {name: [self._airflow, *self._args(name)] for name in COMPONENTS}
 
     @staticmethod
     def _args(name: str) -> list[str]:

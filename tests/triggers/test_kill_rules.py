@@ -1,4 +1,4 @@
-"""The kill-path rules of a stopped trigger (Airflow before 3.3), exhaustively over every input."""
+"""The kill-path rules of a stopped or killed trigger, exhaustively over every input."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from airflow_provider_gcp_ops.triggers.kill_rules import (
     DEFERRED,
     UNKNOWN,
     TaskState,
+    decide_on_kill,
     decide_on_stop,
     needs_rerun_check,
     state_key,
@@ -69,3 +70,25 @@ def test_only_a_deferred_state_needs_the_rerun_lookup(state: TaskState) -> None:
 )
 def test_state_key_is_airflows(map_index: int | None, key: str) -> None:
     assert state_key("task", map_index) == key
+
+
+def expected_on_kill(cancel_on_kill: bool, state: TaskState, rerun: bool, past_deadline: bool) -> bool:
+    """Airflow 3.3's on_kill, written independently: a user's kill cancels; a hand-over to another triggerer (still
+    deferred on this operation) and a resume after the deadline (the timeout path cancels) do not."""
+    if not cancel_on_kill:
+        return False
+    if state == DEFERRED:
+        return rerun
+    return not (state in ("scheduled", "queued", "running") and past_deadline)
+
+
+@pytest.mark.parametrize(
+    ("cancel_on_kill", "state", "rerun", "past_deadline"),
+    list(itertools.product((True, False), STATES, (True, False), (True, False))),
+)
+def test_on_kill_every_combination(cancel_on_kill: bool, state: TaskState, rerun: bool, past_deadline: bool) -> None:
+    decision = decide_on_kill(
+        cancel_on_kill=cancel_on_kill, state=state, rerun_watches_another=rerun, past_deadline=past_deadline
+    )
+    assert decision.cancel is expected_on_kill(cancel_on_kill, state, rerun, past_deadline)
+    assert decision.reason

@@ -125,6 +125,39 @@ async def test_on_kill_cancels_once(gcp_ops_emulator: EmulatorServer) -> None:
     assert cancels(gcp_ops_emulator, op["name"]) == 1
 
 
+@pytest.mark.parametrize(
+    ("task_state", "current_operation", "expected_cancels"),
+    [
+        ("failed", "same", 1),  # marked failed
+        ("success", "same", 1),  # marked success
+        (None, "same", 1),  # cleared (state reset) or unknown: on_kill means a user action, cancel
+        ("deferred", "other", 1),  # cleared, and the new try already deferred on a new operation
+        ("deferred", "same", 0),  # the trigger moved to another triggerer: the task still waits on it
+        ("scheduled", "same", 1),  # cleared, re-scheduled, before the deadline
+    ],
+)
+async def test_on_kill_cancels_only_when_the_task_left_this_operation(
+    gcp_ops_emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    task_state: str | None,
+    current_operation: str,
+    expected_cancels: int,
+) -> None:
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    trigger = make_trigger(op["name"])
+
+    async def stub_state() -> str | None:
+        return task_state
+
+    async def stub_rerun() -> bool:
+        return current_operation == "other"
+
+    monkeypatch.setattr(trigger, "task_state", stub_state)
+    monkeypatch.setattr(trigger, "_rerun_watches_another_operation", stub_rerun)
+    await trigger.on_kill()
+    assert cancels(gcp_ops_emulator, op["name"]) == expected_cancels
+
+
 async def test_on_kill_respects_cancel_on_kill_false(gcp_ops_emulator: EmulatorServer) -> None:
     op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
     await make_trigger(op["name"], cancel_on_kill=False).on_kill()
@@ -277,3 +310,49 @@ async def test_an_unexpected_exception_becomes_an_error_event(
     event = await first_event(make_trigger(op["name"]))
     assert event.status == "error" and event.error_type == "KeyError"
     assert cancels(gcp_ops_emulator, op["name"]) == 0
+
+
+@pytest.mark.parametrize(("map_index", "key"), [(-1, "wait"), (3, "wait_3")])
+async def test_task_state_of_a_mapped_task_instance(monkeypatch: pytest.MonkeyPatch, map_index: int, key: str) -> None:
+    """The execution API answers ``{run_id: {task_id: state}}``, and ``task_id_<map_index>`` for a mapped one."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    def get_task_states(**kw: Any) -> dict[str, Any]:
+        assert kw["map_index"] == map_index
+        return {"r": {key: "deferred", "wait_99": "failed"}}
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(get_task_states))
+    trigger = make_trigger("projects/p/regions/r/operations/o")
+    trigger.task_instance = SimpleNamespace(dag_id="d", task_id="wait", run_id="r", map_index=map_index)
+    assert await trigger.task_state() == "deferred"
+
+
+@pytest.mark.parametrize(
+    ("state", "deadline_in_s", "expected_cancels"),
+    [
+        ("scheduled", -1, 0),
+        ("queued", -1, 0),
+        ("running", -1, 0),
+        ("scheduled", 60, 1),
+        ("failed", -1, 1),
+        (None, -1, 1),
+    ],
+)
+async def test_on_kill_after_the_deadline_leaves_the_cancel_to_the_timeout_path(
+    gcp_ops_emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    state: str | None,
+    deadline_in_s: float,
+    expected_cancels: int,
+) -> None:
+    """A copy of the trigger on another triggerer fired the timeout event (the task resumes, its execute_complete
+    cancels): this copy's on_kill sends nothing. Marked failed or cleared after the deadline: it cancels."""
+    op = gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=600)
+    trigger = make_trigger(op["name"], deadline=time.time() + deadline_in_s)
+
+    async def stub_state() -> str | None:
+        return state
+
+    monkeypatch.setattr(trigger, "task_state", stub_state)
+    await trigger.on_kill()
+    assert cancels(gcp_ops_emulator, op["name"]) == expected_cancels

@@ -131,11 +131,13 @@ def test_airflow_lists_our_trigger_hook_links_widgets_and_behaviour(tmp_path: Pa
     widgets = {w["connection_parameter_name"] for w in listed["widgets"] if w["package_name"] == ours}
     if Version("3.2") <= AIRFLOW_VERSION:
         assert widgets == {f"extra__{CONN_TYPE}__{name}" for name in FIELDS}
+        assert {"field_behaviours": CONN_TYPE} in listed["behaviours"]
     else:
-        # Airflow 3.1 builds widgets only from the hook's get_connection_form_widgets(), which needs wtforms and
-        # Flask-AppBuilder (the FAB provider, not installed here): it lists none for any provider's hook then.
+        # Airflow 3.1 builds widgets and behaviours only from the hooks' get_connection_form_widgets() /
+        # get_ui_field_behaviour(), and only where wtforms and Flask-AppBuilder (the FAB provider, not installed
+        # here) are: it lists none for any provider then.
         assert widgets == set()
-    assert {"field_behaviours": CONN_TYPE} in listed["behaviours"]
+        assert listed["behaviours"] == []
 
 
 def test_every_listed_module_and_class_imports() -> None:

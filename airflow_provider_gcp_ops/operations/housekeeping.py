@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_gcp_ops.operations.model import Operation, OperationState
+from airflow_provider_gcp_ops.operations.names import CollectionRef
 from airflow_provider_gcp_ops.operations.services import ServiceSpec
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "format_table",
     "housekeeping_parents",
     "plan_housekeeping",
+    "select_collections",
 ]
 
 CANCEL = "cancel"
@@ -304,3 +306,27 @@ def housekeeping_parents(spec: ServiceSpec, project_id: str, locations: Sequence
             candidates = [f"projects/{project_id}/{collection}/{location}" for collection in located]
         out += [c for c in candidates if c not in out]
     return out
+
+
+def select_collections(
+    service: str,
+    *,
+    parents: Sequence[str] | None,
+    project_id: str | None,
+    locations: Sequence[str] | None,
+    api_version: str | None = None,
+) -> list[CollectionRef]:
+    """The operation collections to list: ``parents`` as given, or those of ``project_id`` in ``locations``.
+
+    Every parent is resolved (and so validated) before any request; a parent named twice is listed once.
+    """
+    from airflow_provider_gcp_ops.operations.names import resolve_collection
+    from airflow_provider_gcp_ops.operations.services import get_service
+
+    spec = get_service(service)
+    if parents is None:
+        if not project_id or not locations:
+            raise ValueError(f"{spec.title}: pass parents=[...], or a project with a non-empty locations=[...]")
+        parents = housekeeping_parents(spec, project_id, locations)
+    refs = [resolve_collection(p, service=spec.key, api_version=api_version) for p in parents]
+    return list({(r.parent, r.host): r for r in refs}.values())

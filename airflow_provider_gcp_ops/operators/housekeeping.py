@@ -179,25 +179,23 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
     # -- execution -------------------------------------------------------------------------------------------
     def _collections(self) -> list[CollectionRef]:
         """Validate every parent before any request."""
-        from airflow_provider_gcp_ops.operations.names import resolve_collection
-        from airflow_provider_gcp_ops.operations.services import get_service
+        from airflow_provider_gcp_ops.operations.housekeeping import select_collections
 
-        spec = get_service(self.service)
-        if self.parents is not None:
-            parents = list(self.parents)
-        else:
-            assert self.locations is not None
+        project_id = None
+        if self.parents is None:
             project_id = self.project_id or self.hook().project_id
             if not project_id:
                 raise ValueError(
                     f"{self.task_id}: no project: pass project_id= or parents=, or set the connection's "
                     f"'project' extra ({self.gcp_conn_id})"
                 )
-            from airflow_provider_gcp_ops.operations.housekeeping import housekeeping_parents
-
-            parents = housekeeping_parents(spec, project_id, self.locations)
-        refs = [resolve_collection(p, service=spec.key, api_version=self.api_version) for p in parents]
-        return list({(r.parent, r.host): r for r in refs}.values())
+        return select_collections(
+            self.service,
+            parents=self.parents,
+            project_id=project_id,
+            locations=self.locations,
+            api_version=self.api_version,
+        )
 
     def execute(self, context: Context) -> dict[str, Any]:
         import asyncio

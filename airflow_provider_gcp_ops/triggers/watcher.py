@@ -23,7 +23,7 @@ from airflow.triggers.base import TriggerEvent
 from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
 from airflow_provider_gcp_ops.operations.client_base import Timeouts
 from airflow_provider_gcp_ops.operations.errors import OperationsError
-from airflow_provider_gcp_ops.operations.names import CollectionRef, resolve_collection
+from airflow_provider_gcp_ops.operations.names import CollectionRef
 from airflow_provider_gcp_ops.operations.retry import DEFAULT_RETRY, RetryPolicy
 from airflow_provider_gcp_ops.operations.watch import Cursor, WatchState, parse_conditions, poll_plan
 
@@ -112,16 +112,15 @@ class OperationsWatcherTrigger(BaseEventTrigger):
         self._new_state(time.time())
 
     def collections(self) -> list[CollectionRef]:
-        if self.parents is not None:
-            parents = self.parents
-        else:
-            from airflow_provider_gcp_ops.operations.housekeeping import housekeeping_parents
-            from airflow_provider_gcp_ops.operations.services import get_service
+        from airflow_provider_gcp_ops.operations.housekeeping import select_collections
 
-            assert self.project_id is not None
-            assert self.locations is not None
-            parents = housekeeping_parents(get_service(self.service), self.project_id, self.locations)
-        return [resolve_collection(p, service=self.service, api_version=self.api_version) for p in parents]
+        return select_collections(
+            self.service,
+            parents=self.parents,
+            project_id=self.project_id,
+            locations=self.locations,
+            api_version=self.api_version,
+        )
 
     def _new_state(self, started_at: float) -> WatchState:
         return WatchState(

@@ -32,6 +32,7 @@ MODULES = (
     "airflow_provider_gcp_ops.sensors.operation",
 )
 FORBIDDEN = (
+    "aiohttp",
     "httpx",
     "requests",
     "google.auth",

@@ -6,7 +6,7 @@ counters.
     with EmulatorServer(auth=True, time_scale=100) as emu:
         op = emu.admin.create_operation(service="dataproc", duration_s=30)
 
-Importing this package is cheap: the server (uvicorn, starlette, httpx) loads on first use of a name below.
+Importing this package is cheap: the server (uvicorn, starlette) loads on first use of a name below.
 It imports nothing of the client library but the service table and the rpc codes: it is an independent oracle.
 """
 

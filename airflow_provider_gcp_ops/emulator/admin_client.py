@@ -1,11 +1,11 @@
-"""``EmulatorAdmin``: a small synchronous client of the admin API (httpx, with timeouts on every call)."""
+"""``EmulatorAdmin``: a small synchronous client of the admin API (requests, with timeouts on every call)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
+import requests
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -23,8 +23,10 @@ class EmulatorAdminError(RuntimeError):
 class EmulatorAdmin:
     def __init__(self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.url = url.rstrip("/")
-        # trust_env=False: never send the emulator's traffic through a proxy from the environment.
-        self._client = httpx.Client(base_url=self.url, timeout=timeout_s, trust_env=False)
+        self._timeout_s = timeout_s
+        self._client = requests.Session()
+        # Never send the emulator's traffic through a proxy from the environment.
+        self._client.trust_env = False
 
     def close(self) -> None:
         self._client.close()
@@ -36,7 +38,9 @@ class EmulatorAdmin:
         self.close()
 
     def _call(self, method: str, path: str, *, json: Any = None, params: Mapping[str, str] | None = None) -> Any:
-        response = self._client.request(method, f"/emulator/v1/{path}", json=json, params=params)
+        response = self._client.request(
+            method, f"{self.url}/emulator/v1/{path}", json=json, params=params, timeout=self._timeout_s
+        )
         try:
             body = response.json()
         except ValueError:

@@ -1,4 +1,4 @@
-"""The asyncio client, for the triggerer: ``httpx.AsyncClient`` (shared per event loop) moves the bytes.
+"""The asyncio client, for the triggerer: an ``aiohttp.ClientSession`` (shared per event loop) moves the bytes.
 
 Same verbs and same decisions as :class:`~.sync_client.OperationsClient` (they share the plans, the retry
 policy and the parsers); what differs is only awaiting instead of blocking. Nothing here blocks the event loop:
@@ -12,7 +12,7 @@ import builtins
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-import httpx
+import aiohttp
 
 from . import pool
 from .auth import AsyncTokenSource, CredentialsTokenSource, StaticTokenSource
@@ -28,9 +28,10 @@ T = TypeVar("T")
 class AsyncOperationsClient(ClientBase):
     """The async twin of :class:`OperationsClient`. Use as ``async with AsyncOperationsClient(...) as client``.
 
-    By default it leases the running loop's shared connection pool (see :mod:`.pool`); pass ``http_client`` to
-    use your own (then you close it). ``token_source`` overrides how requests are authorised; by default:
-    the emulator's static token when an emulator is configured, else ``credentials`` (or ADC).
+    By default it leases the running loop's shared session (see :mod:`.pool`); pass ``http_client`` (an
+    ``aiohttp.ClientSession``) to use your own (then you close it). ``token_source`` overrides how requests are
+    authorised; by default: the emulator's static token when an emulator is configured, else ``credentials``
+    (or ADC).
     """
 
     def __init__(
@@ -38,7 +39,7 @@ class AsyncOperationsClient(ClientBase):
         *,
         credentials: Any = None,
         token_source: AsyncTokenSource | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: aiohttp.ClientSession | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         **settings: Any,
     ) -> None:
@@ -70,7 +71,7 @@ class AsyncOperationsClient(ClientBase):
     async def _default_tokens(self) -> AsyncTokenSource:
         credentials = self._credentials
         if self.base_url is not None and credentials is None:
-            return StaticTokenSource()
+            return _EMULATOR_TOKENS
         if credentials is None:
             import google.auth
 
@@ -110,10 +111,28 @@ class AsyncOperationsClient(ClientBase):
 
     # -- the driver ----------------------------------------------------------------------------------------
     async def _run(self, plan: Plan[T]) -> T:
-        box: builtins.list[T] = []
-        async for _ in self._drive(plan, box):
-            raise AssertionError("a single-result plan emitted items")  # pragma: no cover
-        return box[0]
+        """Carry out a single-result plan. A plain loop, not :meth:`_drive`'s async generator: a waiting trigger
+        sits in here between polls, and every frame it keeps is walked by each full garbage collection."""
+        try:
+            action = next(plan)
+            while True:
+                if isinstance(action, Sleep):  # awaited here, not in _perform: one frame fewer while waiting
+                    await self._sleep(action.seconds)
+                    action = plan.send(None)
+                    continue
+                if isinstance(action, Emit):
+                    raise AssertionError("a single-result plan emitted items")  # pragma: no cover
+                try:
+                    result = await self._execute(action)
+                except OperationsError as exc:
+                    action = plan.throw(exc)
+                    continue
+                action = plan.send(result)
+        except StopIteration as stop:
+            value: T = stop.value
+            return value
+        finally:
+            plan.close()
 
     async def _drive(self, plan: Plan[T], box: builtins.list[T]) -> AsyncGenerator[Emit, None]:
         """Carry out a plan's actions; yields its :class:`Emit` actions; appends its result to ``box``."""
@@ -142,47 +161,76 @@ class AsyncOperationsClient(ClientBase):
         return await self._execute(action)
 
     async def _execute(self, send: Send[T]) -> T:
-        async for attempt in self.policy_for(send).async_retrying(sleep=self._sleep, clock=self.clock):
-            with attempt:
+        attempt, started = 1, self.clock()
+        while True:
+            try:
                 status, headers, body = await self._transmit(send)
                 return send.parse(status, headers, body, send.request)
-        raise AssertionError("unreachable: async_retrying() re-raises the last error")  # pragma: no cover
+            except OperationsError as exc:
+                delay = self.retry_sleep(send, exc, attempt=attempt, started=started)
+                if delay is None:
+                    raise
+            await self._sleep(delay)
+            attempt += 1
 
     async def _transmit(self, send: Send[Any]) -> tuple[int, Mapping[str, str], bytes]:
-        http = await self._ensure_open()
+        http = self._http if self._http is not None and self._tokens is not None else await self._ensure_open()
         assert self._tokens is not None
         headers = await self._tokens.headers()
         response = await self._send_once(http, send, headers)
-        if response.status_code == 401 and await self._tokens.refresh_after_unauthenticated(headers):
+        if response[0] == 401 and await self._tokens.refresh_after_unauthenticated(headers):
             # One refresh, one more try; a second 401 stands (AIP-194: UNAUTHENTICATED is not retried).
             response = await self._send_once(http, send, await self._tokens.headers())
-        return response.status_code, response.headers, response.content
+        return response
 
-    async def _send_once(self, http: pool.SharedHttp, send: Send[Any], auth: dict[str, str]) -> httpx.Response:
+    async def _send_once(
+        self, http: pool.SharedHttp, send: Send[Any], auth: dict[str, str]
+    ) -> tuple[int, Mapping[str, str], bytes]:
         request = send.request
         read = self.read_timeout(send)
-        timeout = httpx.Timeout(connect=self.timeouts.connect, read=read, write=read, pool=read)
+        # sock_connect bounds opening a connection, sock_read every wait for response bytes; total (the
+        # connect plus a write and a read, as each is bounded alone) the whole attempt. Exact: no rounding up.
+        timeout = aiohttp.ClientTimeout(
+            total=self.timeouts.connect + 2 * read,
+            sock_connect=self.timeouts.connect,
+            sock_read=read,
+            ceil_threshold=_NO_ROUNDING,
+        )
+        url = request.url(self.base_url)
+        auth["User-Agent"] = USER_AGENT
+        gate = http.gate
         try:
-            async with http.slot(self.pool_timeout(send)) as client:
-                return await client.request(
-                    request.method,
-                    request.url(self.base_url),
-                    json=request.json if request.has_body else None,
-                    headers={**auth, "User-Agent": USER_AGENT},
-                    timeout=timeout,
-                )
+            await pool.acquire_within(gate, self.pool_timeout(send))
         except asyncio.TimeoutError:
             raise RequestTimeout(
                 "timed out waiting for a free connection", method=request.method, url=request.describe_url
             ) from None
-        except httpx.TimeoutException as exc:
+        try:
+            async with http.session.request(
+                request.method,
+                url,
+                json=request.json if request.has_body else None,
+                headers=auth,
+                timeout=timeout,
+                allow_redirects=False,
+                proxy=http.proxy_for(self.base_url or request.host, url),
+            ) as response:
+                return response.status, response.headers, await response.read()
+        except asyncio.TimeoutError as exc:  # aiohttp's ServerTimeoutError is one too
             raise RequestTimeout(
                 f"timed out: {exc.__class__.__name__}", method=request.method, url=request.describe_url
             ) from None
-        except httpx.TransportError as exc:
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError) as exc:
+            # Refused, reset, closed mid-answer, a malformed response: the connection, not the server's word.
             raise ConnectionFailed(
                 f"connection failed: {exc.__class__.__name__}", method=request.method, url=request.describe_url
             ) from None
+        finally:
+            gate.release()
+
+
+_EMULATOR_TOKENS = StaticTokenSource()  # immutable: one for every client on the emulator
+_NO_ROUNDING = float("inf")  # aiohttp rounds timeouts above ``ceil_threshold`` up to a whole second
 
 
 class AsyncOperationPager:

@@ -21,7 +21,7 @@ from .model import Operation
 from .names import CollectionRef, OperationRef, resolve_collection, resolve_operation, validate_endpoint
 from .plans import Plan, Send, list_plan, single, wait_plan
 from .polling import PollSchedule
-from .retry import DEFAULT_RETRY, RetryPolicy
+from .retry import DEFAULT_RETRY, JITTER, RetryPolicy
 
 T = TypeVar("T")
 _Ref = TypeVar("_Ref", OperationRef, CollectionRef)
@@ -50,6 +50,8 @@ class Timeouts:
         if not (self.connect > 0 and self.read > 0 and self.pool > 0):
             raise ValueError(f"timeouts must be positive, got {self!r}")
 
+
+DEFAULT_TIMEOUTS = Timeouts()  # immutable: shared by every client that does not set its own
 
 # One quick, best-effort cancel (every kill path: the operators' on_kill and timeouts, the trigger's on_kill and
 # CancelledError path): short timeouts, at most one retry on a transient error, all within 15 s; never a wait.
@@ -93,7 +95,7 @@ class ClientBase:
     ) -> None:
         self.base_url = emulator_base_url(emulator_host)
         self.endpoint = endpoint
-        self.timeouts = timeouts or Timeouts()
+        self.timeouts = timeouts or DEFAULT_TIMEOUTS
         self.retry = retry or DEFAULT_RETRY
         self.poll = poll or PollSchedule()
         self.clock = clock
@@ -213,5 +215,9 @@ class ClientBase:
             wait = min(wait, max(MIN_READ_TIMEOUT_S, send.deadline - self.clock()))
         return wait
 
-    def policy_for(self, send: Send[Any]) -> RetryPolicy:
-        return self.retry.with_deadline(send.deadline) if send.deadline is not None else self.retry
+    def retry_sleep(self, send: Send[Any], exc: BaseException, *, attempt: int, started: float) -> float | None:
+        """After failed attempt ``attempt`` of ``send`` (first one begun at ``started``, on ``clock``): seconds to
+        sleep before the next, or ``None`` to re-raise. The client's policy, never past the action's deadline."""
+        return self.retry.next_sleep(
+            exc, attempt=attempt, started=started, now=self.clock(), rng=JITTER, deadline=send.deadline
+        )

@@ -281,18 +281,14 @@ def method_request(
 # -- retrying a non-idempotent call -------------------------------------------------------------------------
 
 # Exception classes (by name, in the transport libraries' own modules) raised only while *opening* a connection,
-# before any byte of the request is written. Matched by name so this module imports neither requests nor httpx.
+# before any byte of the request is written. Matched by name so this module imports no transport library.
 _BEFORE_SEND: Final = frozenset(
     {
         ("urllib3.exceptions", "NewConnectionError"),  # refused, DNS failure (requests wraps it)
         ("urllib3.exceptions", "ConnectTimeoutError"),
         ("requests.exceptions", "ConnectTimeout"),
-        ("httpx", "ConnectError"),
-        ("httpx", "ConnectTimeout"),
-        ("httpx", "PoolTimeout"),  # waited for a pooled connection; nothing sent
-        ("httpcore", "ConnectError"),
-        ("httpcore", "ConnectTimeout"),
-        ("httpcore", "PoolTimeout"),
+        ("aiohttp", "ClientConnectorError"),  # refused, DNS failure, TLS handshake (the async client)
+        ("aiohttp", "ConnectionTimeoutError"),  # waiting for a pooled connection or opening one
     }
 )
 
@@ -313,10 +309,7 @@ def _causes(exc: BaseException, depth: int = 6) -> Iterable[BaseException]:
 
 def _module_root(cls: type) -> str:
     module = cls.__module__
-    for root in ("httpx", "httpcore"):
-        if module == root or module.startswith(root + "."):
-            return root
-    return module
+    return "aiohttp" if module.startswith("aiohttp.") else module
 
 
 def failed_before_send(exc: BaseException) -> bool:

@@ -13,8 +13,10 @@ stop after ``max_attempts``, or as soon as the next sleep would cross the overal
 attempt) or an outer absolute deadline (e.g. a trigger's): then the last real error is raised, never
 ``tenacity.RetryError``.
 
-The decisions (``is_retryable``, ``backoff``, the stop rule) are plain methods shared by both builders;
-:meth:`RetryPolicy.retrying` and :meth:`RetryPolicy.async_retrying` differ only in the sleep function.
+The decisions (``is_retryable``, ``backoff``, the stop rule) are plain methods. Both clients run them through
+:meth:`RetryPolicy.next_sleep` in a plain loop (nothing is allocated on an attempt that succeeds: a poll's hot
+path); :meth:`RetryPolicy.retrying` and :meth:`RetryPolicy.async_retrying` build the same policy for tenacity,
+for callers of the library, and differ only in the sleep function.
 """
 
 from __future__ import annotations
@@ -131,6 +133,30 @@ class RetryPolicy:
             return True
         return self.absolute_deadline is not None and now + next_sleep > self.absolute_deadline
 
+    def next_sleep(
+        self,
+        exc: BaseException,
+        *,
+        attempt: int,
+        started: float,
+        now: float,
+        rng: random.Random,
+        deadline: float | None = None,
+    ) -> float | None:
+        """After failed attempt number ``attempt``: seconds to sleep before the next one, or ``None`` to give up
+        (re-raise ``exc``). The clients' own retry loop; the same decisions, in the same order, as the tenacity
+        builders below (retry predicate, then the wait, then the stop rule on that wait). ``deadline``: an outer
+        absolute deadline for this call (as :meth:`with_deadline`, without building a copy per request).
+        """
+        if not self.is_retryable(exc):
+            return None
+        delay = self.backoff(attempt, exc, rng)
+        if self.should_stop(attempt=attempt, elapsed=now - started, next_sleep=delay, now=now):
+            return None
+        if deadline is not None and now + delay > deadline:
+            return None
+        return delay
+
     def with_deadline(self, absolute_deadline_monotonic: float | None) -> RetryPolicy:
         """A copy also bounded by an outer deadline (on the retry clock; the earlier of two wins)."""
         if absolute_deadline_monotonic is None:
@@ -193,6 +219,8 @@ class RetryPolicy:
         """The same policy as an ``AsyncRetrying`` (``await policy.async_retrying()(coro_fn, *args)``)."""
         return tenacity.AsyncRetrying(sleep=sleep, before_sleep=before_sleep, **self._controls(clock, rng))
 
+
+JITTER: Final = random.Random()  # noqa: S311 - the clients' jitter source, not cryptography
 
 DEFAULT_RETRY: Final[RetryPolicy] = RetryPolicy()
 NO_RETRY: Final[RetryPolicy] = RetryPolicy(max_attempts=1)

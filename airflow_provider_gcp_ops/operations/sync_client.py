@@ -129,11 +129,17 @@ class OperationsClient(ClientBase):
         return self._execute(action)
 
     def _execute(self, send: Send[T]) -> T:
-        for attempt in self.policy_for(send).retrying(sleep=self._sleep, clock=self.clock):
-            with attempt:
+        attempt, started = 1, self.clock()
+        while True:
+            try:
                 status, headers, body = self._transmit(send)
                 return send.parse(status, headers, body, send.request)
-        raise AssertionError("unreachable: retrying() re-raises the last error")  # pragma: no cover
+            except OperationsError as exc:
+                delay = self.retry_sleep(send, exc, attempt=attempt, started=started)
+                if delay is None:
+                    raise
+            self._sleep(delay)
+            attempt += 1
 
     def _transmit(self, send: Send[Any]) -> tuple[int, Mapping[str, str], bytes]:
         request = send.request

@@ -105,3 +105,27 @@ def test_no_retry_policy_makes_exactly_one_attempt(emu: EmulatorServer) -> None:
     with pytest.raises(Unavailable):
         Flavour("sync", settings_for(emu, retry=NO_RETRY)).call("get", created["name"], service="dataproc")
     assert route_count(emu, "get", created["name"]) == 1
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("where", ["refused", "reset"])
+def test_a_failed_call_says_whether_it_left_the_client(flavour: Flavour, emu: EmulatorServer, where: str) -> None:
+    # A non-idempotent start may be retried only when nothing was sent: both transports must tell the two apart.
+    from airflow_provider_gcp_ops.operations.methods import failed_before_send
+
+    created = emu.admin.create_operation(service="dataproc", duration_s=600)
+    flavour.settings["retry"] = NO_RETRY
+    if where == "refused":
+        flavour.settings["emulator_host"] = f"127.0.0.1:{_closed_port()}"
+    else:
+        emu.admin.set_faults([{"route": "get", "kind": "reset", "probability": 1.0}])
+    with pytest.raises(ConnectionFailed) as info:
+        flavour.call("get", created["name"], service="dataproc")
+    assert failed_before_send(info.value) is (where == "refused")

@@ -23,6 +23,7 @@ print(json.dumps({"all": sorted(sys.modules), "added": sorted(set(sys.modules) -
 
 NEVER = (
     "requests",
+    "aiohttp",
     "google.auth",
     "google.oauth2",
     "airflow_provider_gcp_ops.hooks",

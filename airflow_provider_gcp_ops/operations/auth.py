@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any, Protocol
+
+from .errors import ConnectionFailed, RequestTimeout, Unauthenticated
 
 EMULATOR_TOKEN = "gcp-ops-emulator"  # noqa: S105 - a placeholder the emulator accepts, not a secret
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -85,20 +88,44 @@ class CredentialsTokenSource:
             finally:
                 self._inflight.pop(loop, None)
         else:
-            # Someone else is refreshing: wait for that one instead of starting another.
-            await asyncio.shield(pending)
+            from . import deadline as bounded_io
+
+            # Someone else is refreshing: wait for that one instead of starting another, within our own deadline.
+            call_deadline = bounded_io.CALL_DEADLINE.get()
+            if call_deadline is None:
+                await asyncio.shield(pending)
+                return
+            try:
+                async with asyncio.timeout(max(0.0, call_deadline - time.monotonic())):
+                    await asyncio.shield(pending)
+            except TimeoutError:
+                raise RequestTimeout("timed out waiting for a token refresh", method=None, url=None) from None
 
     def _refresh_blocking(self, stale_token: str | None) -> None:
         import google.auth.transport.requests
         import requests
 
-        with self._thread_lock:
+        from . import deadline as bounded_io
+
+        # The caller's deadline (copied into this thread by asyncio.to_thread) bounds the whole refresh, also
+        # against a token endpoint that drips; without one, the refresh timeout does.
+        call_deadline = bounded_io.CALL_DEADLINE.get()
+        until = time.monotonic() + self._refresh_timeout if call_deadline is None else call_deadline
+        with self._thread_lock, bounded_io.bounded(until) as call:
             # Another thread (the sync client, or another loop) may have refreshed while we waited.
             if self._credentials.valid and self._credentials.token != stale_token:
                 return
-            with requests.Session() as session:
+            with bounded_io.watched(requests.Session()) as session:
                 request = google.auth.transport.requests.Request(session)
-                self._credentials.refresh(_TimeoutRequest(request, self._refresh_timeout))
+                try:
+                    self._credentials.refresh(_TimeoutRequest(request, self._refresh_timeout))
+                except Exception as exc:
+                    if call is not None and call.fired:
+                        raise RequestTimeout(
+                            f"token refresh timed out: {exc.__class__.__name__}", method=None, url=None
+                        ) from None
+                    raise_auth_error(exc, None, None)
+                    raise
 
 
 class _TimeoutRequest:
@@ -111,3 +138,20 @@ class _TimeoutRequest:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self._timeout)
         return self._request(*args, **kwargs)
+
+
+def raise_auth_error(exc: Exception, method: str | None, url: str | None) -> None:
+    """google-auth's refresh errors as library errors: only the class name, never google-auth's text (it can
+    quote the token endpoint's answer or key material). Returns when ``exc`` is not one of them."""
+    try:
+        import google.auth.exceptions as gexc
+    except ImportError:  # pragma: no cover - google-auth is a dependency
+        return
+    if isinstance(exc, gexc.RefreshError):
+        raise Unauthenticated(
+            f"could not refresh Google credentials: {exc.__class__.__name__}", method=method, url=url
+        ) from None
+    if isinstance(exc, gexc.TransportError):
+        raise ConnectionFailed(
+            f"token endpoint unreachable: {exc.__class__.__name__}", method=method, url=url
+        ) from None

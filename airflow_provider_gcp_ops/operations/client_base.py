@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from .core import cancel_request, delete_request, get_request, parse_empty, parse_operation
 from .errors import InvalidOperationNameError
+from .limits import MAX_PAGES
 from .methods import method_request
 from .model import Operation
 from .names import CollectionRef, OperationRef, resolve_collection, resolve_operation, validate_endpoint
@@ -124,14 +125,17 @@ class ClientBase:
         return ref if ref.host == host else dataclasses.replace(ref, host=host)
 
     # -- plans -------------------------------------------------------------------------------------------------
-    def get_plan(self, name: str | OperationRef, **kw: Any) -> Plan[Operation]:
-        return single(get_request(self.operation_ref(name, **kw)), parse_operation)
+    def get_plan(self, name: str | OperationRef, *, timeout: float | None = None, **kw: Any) -> Plan[Operation]:
+        deadline = self.deadline(timeout=timeout)
+        return single(get_request(self.operation_ref(name, **kw)), parse_operation, deadline=deadline)
 
-    def cancel_plan(self, name: str | OperationRef, **kw: Any) -> Plan[None]:
-        return single(cancel_request(self.operation_ref(name, **kw)), parse_empty)
+    def cancel_plan(self, name: str | OperationRef, *, timeout: float | None = None, **kw: Any) -> Plan[None]:
+        deadline = self.deadline(timeout=timeout)
+        return single(cancel_request(self.operation_ref(name, **kw)), parse_empty, deadline=deadline)
 
-    def delete_plan(self, name: str | OperationRef, **kw: Any) -> Plan[None]:
-        return single(delete_request(self.operation_ref(name, **kw)), parse_empty)
+    def delete_plan(self, name: str | OperationRef, *, timeout: float | None = None, **kw: Any) -> Plan[None]:
+        deadline = self.deadline(timeout=timeout)
+        return single(delete_request(self.operation_ref(name, **kw)), parse_empty, deadline=deadline)
 
     def start_plan(
         self,
@@ -183,6 +187,7 @@ class ClientBase:
         return_partial_success: bool = False,
         max_results: int | None = None,
         timeout: float | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> Plan[tuple[str, ...]]:
         coll = self.collection_ref(parent, service=service, api_version=api_version)
         return list_plan(
@@ -192,6 +197,7 @@ class ClientBase:
             return_partial_success=return_partial_success,
             max_results=max_results,
             deadline=self.deadline(timeout=timeout),
+            max_pages=max_pages,
         )
 
     # -- deadlines -------------------------------------------------------------------------------------------
@@ -207,6 +213,14 @@ class ClientBase:
         if send.deadline is not None:
             read = min(read, max(MIN_READ_TIMEOUT_S, send.deadline - self.clock()))
         return read
+
+    def attempt_deadline(self, send: Send[Any]) -> float:
+        """When one attempt must be over, on ``time.monotonic``: connect plus read as a whole (not per socket
+        read), never past the action's deadline (its clock may be a test's: only the time left is carried over)."""
+        budget = self.timeouts.connect + self.read_timeout(send)
+        if send.deadline is not None:
+            budget = min(budget, max(MIN_READ_TIMEOUT_S, send.deadline - self.clock()))
+        return time.monotonic() + budget
 
     def pool_timeout(self, send: Send[Any]) -> float:
         """How long one request may queue for a connection: the pool timeout, never past the deadline."""

@@ -83,5 +83,8 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(PY) bench/chaos.py
 
+hostile: $(STAMP)  # every verb of both clients against misbehaving servers: seconds vs deadline, RSS
+	$(PY) bench/hostile.py
+
 clean:
 	rm -rf $(VENV) $(COMPAT_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results

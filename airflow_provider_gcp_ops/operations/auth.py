@@ -120,7 +120,7 @@ class CredentialsTokenSource:
                 try:
                     self._credentials.refresh(_TimeoutRequest(request, self._refresh_timeout))
                 except Exception as exc:
-                    if call is not None and call.fired:
+                    if call is not None and (call.fired or call.remaining() <= bounded_io.MIN_TIMEOUT_S):
                         raise RequestTimeout(
                             f"token refresh timed out: {exc.__class__.__name__}", method=None, url=None
                         ) from None

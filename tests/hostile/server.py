@@ -275,8 +275,8 @@ class HostileServer:
                     await reader.readexactly(length)
                 mode = self.token_mode if target.startswith("/token") else self.mode
                 keep = await BEHAVIOURS[mode](writer)
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, asyncio.CancelledError):
+            pass  # the client went away, or the server stops (a cancelled handler ends quietly)
         finally:
             writer.close()
             self._tasks.discard(task)

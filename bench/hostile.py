@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -63,7 +64,7 @@ def one(flavour: str, verb: str, host: str, token_uri: str, with_token: bool, de
         if with_token
         else None
     )
-    settings = {
+    settings: dict[str, Any] = {
         "emulator_host": host,
         "timeouts": Timeouts(connect=10.0, read=30.0),
         "retry": RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=0.05),

@@ -48,6 +48,9 @@ class CredentialsTokenSource:
     """google-auth credentials for the async client: refresh off the loop, one refresh in flight."""
 
     def __init__(self, credentials: Any, *, refresh_timeout: float = 30.0) -> None:
+        from .redaction import install
+
+        install()  # google-auth's DEBUG request logging must not carry our tokens
         self._credentials = credentials
         self._refresh_timeout = refresh_timeout
         self._thread_lock = threading.Lock()  # google-auth credentials are not thread-safe to refresh

@@ -34,7 +34,8 @@ USER_AGENT = "airflow-provider-gcp-ops"
 MIN_READ_TIMEOUT_S = 0.5
 
 _EMULATOR_HOST = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9a-fA-F:.]+\]):\d{1,5}"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9a-fA-F:.]+\]):([0-9]{1,5})",
+    re.ASCII,
 )
 
 
@@ -64,7 +65,8 @@ def emulator_base_url(emulator_host: str | None) -> str | None:
     """``http://host:port`` for an emulator given as ``host:port`` (the convention of ``PUBSUB_EMULATOR_HOST``)."""
     if emulator_host is None or emulator_host == "":
         return None
-    if not _EMULATOR_HOST.fullmatch(emulator_host):
+    match = _EMULATOR_HOST.fullmatch(emulator_host) if isinstance(emulator_host, str) else None
+    if match is None or not 0 < int(match.group(1)) < 65536 or len(emulator_host) > 260:
         raise InvalidOperationNameError(
             f"emulator host must be 'host:port' (no scheme, no path), got {emulator_host!r}", value=emulator_host
         )

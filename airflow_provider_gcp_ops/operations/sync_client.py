@@ -55,6 +55,10 @@ class OperationsClient(ClientBase):
         else:
             from google.auth.transport.requests import AuthorizedSession, Request
 
+            from .redaction import install
+
+            install()  # google-auth's DEBUG request logging must not carry our tokens
+
             if credentials is None:
                 import google.auth
 

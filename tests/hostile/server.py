@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 PLANTED_TOKEN = "ya29.hostile-planted-secret-token"
+IMPERSONATED_TOKEN = "ya29.hostile-impersonated-token"
 OK_OPERATION = {"name": "projects/p/regions/us-central1/operations/op", "done": True, "response": {}}
 
 Writer = asyncio.StreamWriter
@@ -47,6 +48,12 @@ async def ok(w: Writer) -> bool:
 
 async def token_ok(w: Writer) -> bool:
     await _send(w, _json("200 OK", {"access_token": PLANTED_TOKEN, "expires_in": 3600, "token_type": "Bearer"}))
+    return True
+
+
+async def impersonation_ok(w: Writer) -> bool:
+    # IAM Credentials generateAccessToken's answer.
+    await _send(w, _json("200 OK", {"accessToken": IMPERSONATED_TOKEN, "expireTime": "2099-01-01T00:00:00Z"}))
     return True
 
 
@@ -192,6 +199,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     for f in (
         ok,
         token_ok,
+        impersonation_ok,
         token_error,
         silent,
         drip_headers,

@@ -355,6 +355,28 @@ def _from_dict(data: object, key: str, what: str) -> dict[str, str]:
     return out
 
 
+# A location that may form a regional host label (``us-central1``, ``eu``): a DNS label without ``--`` (so never
+# punycode, ``xn--...``, which an HTTP client would decode as an internationalised name).
+_REGION_LABEL = re.compile(r"[a-z](?:[a-z0-9]|-(?!-))*", re.ASCII)
+_GOOGLE_SUFFIX = ".googleapis.com"
+
+
+def check_ref_host(service: str, host: str, name: str, what: str) -> None:
+    """A reference's host agrees with its service and name, however the reference was built (resolved, by hand,
+    or from a trigger's kwargs): a Google host is the service's global host or the regional host of the name's own
+    location (a plain DNS label, never punycode); any other host is a configured endpoint (``host[:port]``)."""
+    spec = get_service(service)
+    hostname = host.partition(":")[0] if isinstance(host, str) else ""
+    if not hostname.endswith(_GOOGLE_SUFFIX) or not isinstance(name, str):
+        validate_endpoint(host)
+        return
+    if host == spec.host:
+        return
+    location = _location_of(name.split("/"))
+    if location is None or not _REGION_LABEL.fullmatch(location) or host != spec.host_for(location):
+        raise _fail(name, f"host {host[:80]!r} is not the {spec.title} endpoint for location {location!r}", what)
+
+
 @dataclass(frozen=True)
 class OperationRef:
     """A validated operation: which row, which API version, which host, which (unescaped) name."""
@@ -363,6 +385,9 @@ class OperationRef:
     api_version: str
     host: str
     name: str
+
+    def __post_init__(self) -> None:
+        check_ref_host(self.service, self.host, self.name, "operation reference")
 
     @property
     def spec(self) -> ServiceSpec:
@@ -412,6 +437,9 @@ class CollectionRef:
     api_version: str
     host: str
     parent: str
+
+    def __post_init__(self) -> None:
+        check_ref_host(self.service, self.host, self.parent, "collection reference")
 
     @property
     def spec(self) -> ServiceSpec:

@@ -17,6 +17,7 @@ from airflow_provider_gcp_ops.operations.client_base import Timeouts
 from airflow_provider_gcp_ops.operations.errors import (
     ApiError,
     ConnectionFailed,
+    InvalidOperationNameError,
     MalformedResponseError,
     OperationsError,
     RequestTimeout,
@@ -196,3 +197,19 @@ def test_a_repeated_page_token_is_a_malformed_response(server: HostileServer, fl
     server.mode = "repeated_token"
     expect(MalformedResponseError, flavour, "list", server.host)
     assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_punycode_location_is_refused_before_any_request(server: HostileServer, flavour: str) -> None:
+    name = "projects/p/regions/xn--80ak6aa92e/operations/op"
+    settings: dict[str, Any] = {"timeouts": SLOW_READS, "retry": RETRY, "emulator_host": server.host}
+
+    def run() -> None:
+        if flavour == "sync":
+            OperationsClient(**settings).get(name, service="dataproc")
+        else:
+            asyncio.run(AsyncOperationsClient(**settings).get(name, service="dataproc"))
+
+    with pytest.raises(InvalidOperationNameError):
+        run()
+    assert server.requests == []

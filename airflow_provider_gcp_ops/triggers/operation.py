@@ -25,6 +25,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_gcp_ops.hooks.credentials import CredentialsConfigError
 from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
 from airflow_provider_gcp_ops.operations.client_base import QUICK_CANCEL_RETRY, QUICK_CANCEL_TIMEOUTS
 from airflow_provider_gcp_ops.operations.errors import OperationsError, WaitTimeout
@@ -116,6 +117,11 @@ class OperationTrigger(BaseTrigger):
         except asyncio.CancelledError as exc:
             await self._on_cancelled(exc)
             raise
+        except Exception as exc:  # a bad connection, a library bug: an error event, never a trigger that dies mute
+            # Our own errors' texts are safe (no key, no token); anyone else's may quote key material: name only.
+            own = isinstance(exc, OperationsError | CredentialsConfigError)
+            message = str(exc) if own else f"{type(exc).__name__} while watching the operation"
+            event = self._event("error", message, error_type=type(exc).__name__)
         yield TriggerEvent(event.to_payload())
 
     async def _watch(self) -> OperationEvent:

@@ -243,6 +243,8 @@ class AsyncOperationsClient(ClientBase):
                 async for chunk in response.content.iter_chunked(READ_CHUNK):
                     decoder.feed(chunk)
                 return response.status, response.headers, decoder.finish()
+        except OperationsError:  # the body decoder's: already typed
+            raise
         except asyncio.TimeoutError as exc:  # aiohttp's ServerTimeoutError is one too
             raise RequestTimeout(
                 f"timed out: {exc.__class__.__name__}", method=request.method, url=request.describe_url
@@ -251,6 +253,10 @@ class AsyncOperationsClient(ClientBase):
             # Refused, reset, closed mid-answer, a malformed response: the connection, not the server's word.
             raise ConnectionFailed(
                 f"connection failed: {exc.__class__.__name__}", method=request.method, url=request.describe_url
+            ) from None
+        except ValueError as exc:  # a host yarl cannot encode (punycode that is not IDNA): never sent
+            raise ConnectionFailed(
+                f"invalid request URL: {exc.__class__.__name__}", method=request.method, url=request.describe_url
             ) from None
         finally:
             gate.release()

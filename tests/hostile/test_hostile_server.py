@@ -213,3 +213,21 @@ def test_a_punycode_location_is_refused_before_any_request(server: HostileServer
     with pytest.raises(InvalidOperationNameError):
         run()
     assert server.requests == []
+
+
+def test_an_endpoint_the_async_client_cannot_encode_is_a_typed_error() -> None:
+    # Punycode that is not IDNA: yarl fails to encode the host before any connection (no DNS lookup either).
+    async def run() -> None:
+        async with AsyncOperationsClient(emulator_host=None, endpoint="xn--zz:1", token_source=_NoTokens()) as client:
+            await client.get(NAME, service="dataproc", timeout=DEADLINE)
+
+    with pytest.raises(ConnectionFailed, match="invalid request URL"):
+        asyncio.run(run())
+
+
+class _NoTokens:
+    async def headers(self) -> dict[str, str]:
+        return {}
+
+    async def refresh_after_unauthenticated(self, sent: dict[str, str]) -> bool:
+        return False

@@ -20,7 +20,7 @@ from .auth import AsyncTokenSource, CredentialsTokenSource, StaticTokenSource, r
 from .client_base import MIN_READ_TIMEOUT_S, USER_AGENT, ClientBase, emulator_host_from_env
 from .deadline import CALL_DEADLINE
 from .errors import ConnectionFailed, OperationsError, RequestTimeout
-from .limits import ACCEPT_ENCODING, READ_CHUNK, BodyDecoder
+from .limits import ACCEPT_ENCODING, MAX_BODY_BYTES, READ_CHUNK, BodyDecoder
 from .model import Operation
 from .names import CollectionRef, OperationRef
 from .plans import Emit, Plan, Send, Sleep
@@ -184,24 +184,19 @@ class AsyncOperationsClient(ClientBase):
         # deadline bounds the refresh too (see .deadline).
         token = CALL_DEADLINE.set(until)
         try:
-            headers = await self._auth_headers(send)
+            headers = await self._tokens.headers()
             response = await self._send_once(http, send, headers, until)
             if response[0] == 401 and await self._tokens.refresh_after_unauthenticated(headers):
                 # One refresh, one more try; a second 401 stands (AIP-194: UNAUTHENTICATED is not retried).
-                response = await self._send_once(http, send, await self._auth_headers(send), until)
+                response = await self._send_once(http, send, await self._tokens.headers(), until)
+        except OperationsError:
+            raise
+        except Exception as exc:  # _send_once raises only library errors: this is the token source's
+            raise_auth_error(exc, send.request.method, send.request.describe_url)
+            raise
         finally:
             CALL_DEADLINE.reset(token)
         return response
-
-    async def _auth_headers(self, send: Send[Any]) -> dict[str, str]:
-        assert self._tokens is not None
-        try:
-            return await self._tokens.headers()
-        except OperationsError:
-            raise
-        except Exception as exc:
-            raise_auth_error(exc, send.request.method, send.request.describe_url)
-            raise
 
     async def _send_once(
         self, http: pool.SharedHttp, send: Send[Any], auth: dict[str, str], until: float
@@ -239,6 +234,10 @@ class AsyncOperationsClient(ClientBase):
                 auto_decompress=False,  # BodyDecoder decompresses, with a cap on the decompressed size
                 proxy=http.proxy_for(self.base_url or request.host, url),
             ) as response:
+                length = response.content_length
+                if length is not None and length <= MAX_BODY_BYTES and "Content-Encoding" not in response.headers:
+                    # The common case, cheaper: a plain body of a declared, bounded size (aiohttp reads that many).
+                    return response.status, response.headers, await response.read()
                 decoder = BodyDecoder(response.headers.get("Content-Encoding"))
                 async for chunk in response.content.iter_chunked(READ_CHUNK):
                     decoder.feed(chunk)

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import heapq
+import itertools
+import os
 import socket
 import threading
 import time
@@ -40,6 +43,7 @@ class _Call:
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.fired = False
+        self.finished = False
         self._conns: list[HTTPConnection] = []
         self._lock = threading.Lock()
 
@@ -53,8 +57,16 @@ class _Call:
             else:
                 self._conns.append(conn)
 
+    def finish(self) -> None:
+        """The call is over: the watchdog must leave its connections (back in the pool) alone."""
+        with self._lock:
+            self.finished = True
+            self._conns.clear()
+
     def fire(self) -> None:
         with self._lock:
+            if self.finished:
+                return
             self.fired = True
             for conn in self._conns:
                 _shutdown(conn)
@@ -79,16 +91,54 @@ def bounded(deadline: float | None) -> Iterator[_Call | None]:
         yield None
         return
     call = _Call(deadline)
-    timer = threading.Timer(max(0.0, call.remaining()), call.fire)
-    timer.daemon = True
     token, dtoken = _CALL.set(call), CALL_DEADLINE.set(deadline)
-    timer.start()
+    _WATCHDOG.watch(call)
     try:
         yield call
     finally:
-        timer.cancel()
+        call.finish()  # the watchdog drops it when its deadline comes up
         _CALL.reset(token)
         CALL_DEADLINE.reset(dtoken)
+
+
+class _Watchdog:
+    """One daemon thread for every bounded call of the process: fires each call still running at its deadline.
+    (A thread per call would cost a thread start per request.) Restarted in a forked child."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Call]] = []
+        self._seq = itertools.count()
+        self._pid = -1
+
+    def watch(self, call: _Call) -> None:
+        with self._cond:
+            if self._pid != os.getpid():  # first use, or a forked child (threads do not survive a fork)
+                self._heap, self._pid = [], os.getpid()
+                threading.Thread(target=self._run, name="gcp-ops-deadlines", daemon=True).start()
+            heapq.heappush(self._heap, (call.deadline, next(self._seq), call))
+            if self._heap[0][2] is call:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                deadline, _, call = self._heap[0]
+                if call.finished:
+                    heapq.heappop(self._heap)
+                    continue
+                left = deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                heapq.heappop(self._heap)
+                call.fire()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def capped(timeout: Any) -> Any:

@@ -231,3 +231,15 @@ class _NoTokens:
 
     async def refresh_after_unauthenticated(self, sent: dict[str, str]) -> bool:
         return False
+
+
+def test_a_finished_call_leaves_its_pooled_connection_alone(server: HostileServer) -> None:
+    """The watchdog fires only calls still running: a connection back in the pool survives its old deadline."""
+    with OperationsClient(emulator_host=server.host, timeouts=SLOW_READS, retry=RETRY) as client:
+        for _ in range(20):
+            assert client.get(NAME, timeout=0.3).done
+        time.sleep(0.5)  # every deadline above has passed
+        started = time.monotonic()
+        assert client.get(NAME, timeout=5.0).done
+        assert time.monotonic() - started < 0.5
+    assert len(server.requests) == 21  # no request failed and was retried

@@ -112,5 +112,8 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(PY) bench/chaos.py
 
+hostile: $(STAMP)  # every verb of both clients against misbehaving servers: seconds vs deadline, RSS
+	$(PY) bench/hostile.py
+
 clean:
 	rm -rf $(VENV) .venv-[0-9]* .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results

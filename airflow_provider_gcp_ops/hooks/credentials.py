@@ -17,11 +17,14 @@ No key material ever reaches a message: errors name the key, never its value.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_gcp_ops.operations.auth import CLOUD_PLATFORM_SCOPE
+from airflow_provider_gcp_ops.operations.client_base import emulator_base_url
+from airflow_provider_gcp_ops.operations.names import validate_endpoint
 
 LEGACY_PREFIX = "extra__google_cloud_platform__"
 FORM_PREFIX = "extra__google_cloud_operations__"
@@ -72,9 +75,88 @@ class UnsupportedCredentialExtraError(CredentialsConfigError):
         )
 
 
+# A service account key is ~2.3 KB, an external-account config smaller still: anything past this is not key
+# material, and is refused before it is parsed (a 10 MB extra must not cost seconds).
+MAX_KEY_BYTES = 64 * 1024
+_PEM_KEY = re.compile(
+    r"\s*-----BEGIN (?P<kind>(?:RSA |EC )?PRIVATE KEY)-----\r?\n[A-Za-z0-9+/=\r\n]+-----END (?P=kind)-----\s*"
+)
+# A project id (6-30 characters, AIP-122 style) or a project number.
+_PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20}", re.ASCII)
+_KEY_STRINGS = ("private_key_id", "client_id", "token_uri", "project_id", "universe_domain")
+
+
+def _bad(extra: str, problem: str) -> CredentialsConfigError:
+    """The one configuration error: names the extra and the problem, never the value."""
+    return CredentialsConfigError(f"connection extra {extra!r} {problem}")
+
+
+def _text(extras: Mapping[str, Any], key: str) -> str | None:
+    """A string extra (``None`` when unset); any other type is refused, naming the extra."""
+    value = _get(extras, key)
+    if value is None or isinstance(value, str):
+        return value
+    raise _bad(key, f"must be a string, got a {type(value).__name__}")
+
+
+def _json_object(value: Any, extra: str) -> Mapping[str, Any]:
+    """Key material as a JSON object: a bounded string that parses to an object, or a bounded mapping."""
+    text = value if isinstance(value, str) else None
+    if text is None and isinstance(value, Mapping):
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError, RecursionError):
+            raise _bad(extra, "holds values that are not JSON") from None
+    if text is None:
+        raise _bad(extra, f"must be a JSON object, got a {type(value).__name__}")
+    if len(text) > MAX_KEY_BYTES:
+        raise _bad(extra, f"is larger than {MAX_KEY_BYTES} bytes: not key material")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise _bad(extra, "is not valid JSON") from None
+    if not isinstance(data, Mapping):
+        raise _bad(extra, "must be a JSON object")
+    return data
+
+
+def check_service_account_key(info: Mapping[str, Any], extra: str) -> None:
+    """A service account key's fields, checked before google-auth sees them (its errors may quote the key)."""
+    if info.get("type") != "service_account":
+        raise _bad(extra, "is not a service account key (its 'type' is not 'service_account')")
+    email = info.get("client_email")
+    if not isinstance(email, str) or email.count("@") != 1 or any(c.isspace() for c in email):
+        raise _bad(extra, "has no usable 'client_email'")
+    key = info.get("private_key")
+    if not isinstance(key, str) or not _PEM_KEY.fullmatch(key):
+        raise _bad(extra, "has no usable 'private_key' (one PEM private key block and nothing else)")
+    for name in _KEY_STRINGS:
+        if info.get(name) is not None and not isinstance(info.get(name), str):
+            raise _bad(extra, f"has a non-string {name!r}")
+
+
+def _read_key_file(path: str, extra: str) -> Mapping[str, Any]:
+    """A key or config file's JSON object, read with a size bound; errors name the extra, never the content."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_KEY_BYTES + 1)
+    except OSError as exc:
+        raise _bad(extra, f"names a file that cannot be read ({exc.__class__.__name__})") from None
+    if len(raw) > MAX_KEY_BYTES:
+        raise _bad(extra, f"names a file larger than {MAX_KEY_BYTES} bytes: not key material")
+    try:
+        return _json_object(raw.decode("utf-8"), extra)
+    except UnicodeDecodeError:
+        raise _bad(extra, "names a file that is not UTF-8 JSON") from None
+
+
 def _check_extras(extras: Mapping[str, Any]) -> None:
     """Refuse credential extras we do not understand (only set ones: forms store empty fields and ``false``)."""
+    if not isinstance(extras, Mapping):
+        raise CredentialsConfigError(f"connection extras must be a JSON object, got a {type(extras).__name__}")
     for key, value in extras.items():
+        if not isinstance(key, str):
+            raise CredentialsConfigError("connection extras must have string keys")
         if value in (None, "", False) or (isinstance(value, str) and value.strip().lower() == "false"):
             continue
         prefix = next((p for p in (LEGACY_PREFIX, FORM_PREFIX) if key.startswith(p)), "")
@@ -111,11 +193,19 @@ def parse_chain(value: str | Sequence[str] | None) -> tuple[str, ...]:
     """An impersonation chain from a list or a comma-separated string; the last account is the target."""
     if value is None or value == "":
         return ()
+    if not isinstance(value, str | list | tuple):
+        raise _bad(
+            "impersonation_chain", f"must be a list of emails or a comma-separated string, got {type(value).__name__}"
+        )
     items = value.split(",") if isinstance(value, str) else list(value)
-    chain = tuple(str(item).strip() for item in items if str(item).strip())
+    if not all(isinstance(item, str) for item in items):
+        raise _bad("impersonation_chain", "must hold service account emails (strings) only")
+    chain = tuple(item.strip() for item in items if item.strip())
     for account in chain:
-        if "@" not in account or any(c.isspace() for c in account):
-            raise CredentialsConfigError(f"impersonation_chain entries must be service account emails, got {account!r}")
+        if account.count("@") != 1 or any(c.isspace() for c in account) or len(account) > 320:
+            raise CredentialsConfigError(
+                f"impersonation_chain entries must be service account emails, got {account[:80]!r}"
+            )
     return chain
 
 
@@ -124,55 +214,87 @@ def parse_settings(
 ) -> ConnectionSettings:
     _check_extras(extras)
     keyfile = _get(extras, "keyfile_dict")
-    if isinstance(keyfile, str):
-        try:
-            keyfile = json.loads(keyfile)
-        except ValueError:
-            raise CredentialsConfigError("extra 'keyfile_dict' is not valid JSON") from None
-    if keyfile is not None and not isinstance(keyfile, Mapping):
-        raise CredentialsConfigError("extra 'keyfile_dict' must be a JSON object")
+    if keyfile is not None:
+        keyfile = _json_object(keyfile, "keyfile_dict")
+        check_service_account_key(keyfile, "keyfile_dict")
 
     config_file = _get(extras, "credential_config_file")
-    if isinstance(config_file, str) and config_file.lstrip().startswith("{"):
-        try:
-            config_file = json.loads(config_file)
-        except ValueError:
-            raise CredentialsConfigError("extra 'credential_config_file' is neither a path nor valid JSON") from None
+    if (isinstance(config_file, str) and config_file.lstrip().startswith("{")) or isinstance(config_file, Mapping):
+        config_file = _json_object(config_file, "credential_config_file")
+    elif config_file is not None and not isinstance(config_file, str):
+        raise _bad("credential_config_file", f"must be a path or a JSON object, got a {type(config_file).__name__}")
 
     scope = _get(extras, "scope")
-    scopes = tuple(s.strip() for s in scope.split(",") if s.strip()) if isinstance(scope, str) else None
-    if isinstance(scope, list):
-        scopes = tuple(str(s) for s in scope)
+    scopes: tuple[str, ...] | None = None
+    if isinstance(scope, str):
+        scopes = tuple(s.strip() for s in scope.split(",") if s.strip())
+    elif isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+        scopes = tuple(scope)
+    elif scope is not None:
+        raise _bad("scope", "must be a comma-separated string or a list of strings")
 
     retries = _get(extras, "num_retries")
     num_retries: int | None = None
     if retries is not None:
+        if isinstance(retries, bool) or not isinstance(retries, int | str) or len(str(retries)) > 6:
+            raise _bad("num_retries", "must be a small integer")
         try:
             num_retries = int(retries)
-        except (TypeError, ValueError):
-            raise CredentialsConfigError(f"extra 'num_retries' must be an integer, got {retries!r}") from None
+        except ValueError:
+            raise _bad("num_retries", "must be an integer") from None
         if num_retries < 0:
             raise CredentialsConfigError(f"extra 'num_retries' must be >= 0, got {num_retries}")
 
     chain = parse_chain(impersonation_chain) or parse_chain(_get(extras, "impersonation_chain"))
     return ConnectionSettings(
-        key_path=_get(extras, "key_path"),
+        key_path=_text(extras, "key_path"),
         keyfile_dict=keyfile,
         credential_config_file=config_file,
         scopes=scopes or (CLOUD_PLATFORM_SCOPE,),
-        project=_get(extras, "project"),
-        quota_project_id=_get(extras, "quota_project_id"),
+        project=_text(extras, "project"),
+        quota_project_id=_quota_project(extras),
         impersonation_chain=chain,
         num_retries=num_retries,
-        emulator_host=_get(extras, "emulator_host"),
-        endpoint=_get(extras, "endpoint"),
+        emulator_host=_emulator_host(extras),
+        endpoint=_endpoint(extras),
     )
+
+
+def _endpoint(extras: Mapping[str, Any]) -> str | None:
+    value = _text(extras, "endpoint")
+    if value is not None:
+        try:
+            validate_endpoint(value)
+        except ValueError:
+            raise _bad("endpoint", "must be 'host' or 'host:port' (no scheme, path or whitespace)") from None
+    return value
+
+
+def _quota_project(extras: Mapping[str, Any]) -> str | None:
+    value = _text(extras, "quota_project_id")
+    if value is not None and not _PROJECT.fullmatch(value):
+        raise _bad("quota_project_id", "is not a project id or number")
+    return value
+
+
+def _emulator_host(extras: Mapping[str, Any]) -> str | None:
+    value = _text(extras, "emulator_host")
+    if value is not None:
+        try:
+            emulator_base_url(value)
+        except ValueError:
+            raise _bad("emulator_host", "must be 'host:port' (ASCII, port 1-65535, no scheme or path)") from None
+    return value
 
 
 def build_credentials(settings: ConnectionSettings) -> tuple[Any, str | None]:
     """google-auth credentials and the project they imply. Blocking (may read files, call metadata server)."""
     import google.auth
     from google.oauth2 import service_account
+
+    from airflow_provider_gcp_ops.operations.redaction import install
+
+    install()  # google-auth's DEBUG request logging must not carry our tokens
 
     scopes = list(settings.scopes)
     project: str | None = None
@@ -181,22 +303,23 @@ def build_credentials(settings: ConnectionSettings) -> tuple[Any, str | None]:
     if settings.key_path:
         if settings.key_path.endswith(".p12"):
             raise CredentialsConfigError("extra 'key_path' points at a legacy .p12 key: use a JSON key file")
-        credentials: Any = service_account.Credentials.from_service_account_file(settings.key_path, scopes=scopes)
+        info = _read_key_file(settings.key_path, "key_path")
+        check_service_account_key(info, "key_path")
+        credentials: Any = _guarded("key_path", service_account.Credentials.from_service_account_info, info, scopes)
         project = credentials.project_id
     elif settings.keyfile_dict:
-        try:
-            credentials = service_account.Credentials.from_service_account_info(
-                dict(settings.keyfile_dict), scopes=scopes
-            )
-        except (ValueError, KeyError):
-            raise CredentialsConfigError("extra 'keyfile_dict' is not a usable service account key") from None
+        info = settings.keyfile_dict
+        credentials = _guarded("keyfile_dict", service_account.Credentials.from_service_account_info, info, scopes)
         project = credentials.project_id
-    elif isinstance(settings.credential_config_file, Mapping):
-        credentials, project = google.auth.load_credentials_from_dict(
-            dict(settings.credential_config_file), scopes=scopes
+    elif settings.credential_config_file is not None:
+        config = settings.credential_config_file
+        if isinstance(config, str):
+            config = _read_key_file(config, "credential_config_file")
+        if config.get("type") == "service_account":
+            check_service_account_key(config, "credential_config_file")
+        credentials, project = _guarded(
+            "credential_config_file", google.auth.load_credentials_from_dict, config, scopes
         )
-    elif isinstance(settings.credential_config_file, str):
-        credentials, project = google.auth.load_credentials_from_file(settings.credential_config_file, scopes=scopes)
     else:
         credentials, project = google.auth.default(scopes=scopes)
 
@@ -226,3 +349,12 @@ def key_uses_emulator_tokens(settings: ConnectionSettings, emulator_host: str) -
             return False
     token_uri = info.get("token_uri") if isinstance(info, Mapping) else None
     return isinstance(token_uri, str) and token_uri.startswith(f"http://{emulator_host}/")
+
+
+def _guarded(extra: str, build: Any, info: Mapping[str, Any], scopes: list[str]) -> Any:
+    """Call a google-auth constructor; any failure becomes the configuration error naming ``extra``. google-auth's
+    own text is dropped: it can quote the key it could not parse."""
+    try:
+        return build(dict(info), scopes=scopes)
+    except Exception as exc:
+        raise _bad(extra, f"is not usable key material ({exc.__class__.__name__})") from None

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
 
 from . import pool
-from .auth import AsyncTokenSource, CredentialsTokenSource, StaticTokenSource
-from .client_base import ClientBase, emulator_host_from_env, user_agent
+from .auth import AsyncTokenSource, CredentialsTokenSource, StaticTokenSource, raise_auth_error
+from .client_base import MIN_READ_TIMEOUT_S, ClientBase, emulator_host_from_env, user_agent
+from .deadline import CALL_DEADLINE
 from .errors import ConnectionFailed, OperationsError, RequestTimeout
+from .limits import ACCEPT_ENCODING, MAX_BODY_BYTES, READ_CHUNK, BodyDecoder
 from .model import Operation
 from .names import CollectionRef, OperationRef
 from .plans import Emit, Plan, Send, Sleep
@@ -176,29 +179,44 @@ class AsyncOperationsClient(ClientBase):
     async def _transmit(self, send: Send[Any]) -> tuple[int, Mapping[str, str], bytes]:
         http = self._http if self._http is not None and self._tokens is not None else await self._ensure_open()
         assert self._tokens is not None
-        headers = await self._tokens.headers()
-        response = await self._send_once(http, send, headers)
-        if response[0] == 401 and await self._tokens.refresh_after_unauthenticated(headers):
-            # One refresh, one more try; a second 401 stands (AIP-194: UNAUTHENTICATED is not retried).
-            response = await self._send_once(http, send, await self._tokens.headers())
+        until = self.attempt_deadline(send)
+        # A token refresh runs in a worker thread; asyncio.to_thread copies this context, so the attempt's
+        # deadline bounds the refresh too (see .deadline).
+        token = CALL_DEADLINE.set(until)
+        try:
+            headers = await self._tokens.headers()
+            response = await self._send_once(http, send, headers, until)
+            if response[0] == 401 and await self._tokens.refresh_after_unauthenticated(headers):
+                # One refresh, one more try; a second 401 stands (AIP-194: UNAUTHENTICATED is not retried).
+                response = await self._send_once(http, send, await self._tokens.headers(), until)
+        except OperationsError:
+            raise
+        except Exception as exc:  # _send_once raises only library errors: this is the token source's
+            raise_auth_error(exc, send.request.method, send.request.describe_url)
+            raise
+        finally:
+            CALL_DEADLINE.reset(token)
         return response
 
     async def _send_once(
-        self, http: pool.SharedHttp, send: Send[Any], auth: dict[str, str]
+        self, http: pool.SharedHttp, send: Send[Any], auth: dict[str, str], until: float
     ) -> tuple[int, Mapping[str, str], bytes]:
         request = send.request
         read = self.read_timeout(send)
+        left = max(MIN_READ_TIMEOUT_S, until - time.monotonic())
         # sock_connect bounds opening a connection, sock_read every wait for response bytes; total (the
-        # connect plus a write and a read, as each is bounded alone) the whole attempt. Exact: no rounding up.
+        # connect plus a write and a read, as each is bounded alone) the whole attempt, never past the attempt's
+        # deadline (a server that drips one byte a second ends there). Exact: no rounding up.
         connect = self.connect_timeout(send)
         timeout = aiohttp.ClientTimeout(
-            total=connect + 2 * read,
-            sock_connect=connect,
+            total=min(connect + 2 * read, left),
+            sock_connect=min(connect, left),
             sock_read=read,
             ceil_threshold=_NO_ROUNDING,
         )
         url = request.url(self.base_url)
         auth["User-Agent"] = user_agent()
+        auth["Accept-Encoding"] = ACCEPT_ENCODING
         gate = http.gate
         try:
             await pool.acquire_within(gate, self.pool_timeout(send))
@@ -214,9 +232,19 @@ class AsyncOperationsClient(ClientBase):
                 headers=auth,
                 timeout=timeout,
                 allow_redirects=False,
+                auto_decompress=False,  # BodyDecoder decompresses, with a cap on the decompressed size
                 proxy=http.proxy_for(self.base_url or request.host, url),
             ) as response:
-                return response.status, response.headers, await response.read()
+                length = response.content_length
+                if length is not None and length <= MAX_BODY_BYTES and "Content-Encoding" not in response.headers:
+                    # The common case, cheaper: a plain body of a declared, bounded size (aiohttp reads that many).
+                    return response.status, response.headers, await response.read()
+                decoder = BodyDecoder(response.headers.get("Content-Encoding"))
+                async for chunk in response.content.iter_chunked(READ_CHUNK):
+                    decoder.feed(chunk)
+                return response.status, response.headers, decoder.finish()
+        except OperationsError:  # the body decoder's: already typed
+            raise
         except asyncio.TimeoutError as exc:  # aiohttp's ServerTimeoutError is one too
             raise RequestTimeout(
                 f"timed out: {exc.__class__.__name__}", method=request.method, url=request.describe_url
@@ -225,6 +253,10 @@ class AsyncOperationsClient(ClientBase):
             # Refused, reset, closed mid-answer, a malformed response: the connection, not the server's word.
             raise ConnectionFailed(
                 f"connection failed: {exc.__class__.__name__}", method=request.method, url=request.describe_url
+            ) from None
+        except ValueError as exc:  # a host yarl cannot encode (punycode that is not IDNA): never sent
+            raise ConnectionFailed(
+                f"invalid request URL: {exc.__class__.__name__}", method=request.method, url=request.describe_url
             ) from None
         finally:
             gate.release()

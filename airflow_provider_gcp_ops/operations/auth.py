@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any, Protocol
 
-from .errors import ConnectionFailed, OperationsError, Unauthenticated, Unavailable
+from .errors import ConnectionFailed, OperationsError, RequestTimeout, Unauthenticated, Unavailable
 
 EMULATOR_TOKEN = "gcp-ops-emulator"  # noqa: S105 - a placeholder the emulator accepts, not a secret
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -52,6 +53,9 @@ class CredentialsTokenSource:
     """google-auth credentials for the async client: refresh off the loop, one refresh in flight."""
 
     def __init__(self, credentials: Any, *, refresh_timeout: float = 30.0) -> None:
+        from .redaction import install
+
+        install()  # google-auth's DEBUG request logging must not carry our tokens
         self._credentials = credentials
         self._refresh_timeout = refresh_timeout
         self._thread_lock = threading.Lock()  # google-auth credentials are not thread-safe to refresh
@@ -92,26 +96,44 @@ class CredentialsTokenSource:
             finally:
                 self._inflight.pop(loop, None)
         else:
-            # Someone else is refreshing: wait for that one instead of starting another.
-            await asyncio.shield(pending)
+            from . import deadline as bounded_io
+
+            # Someone else is refreshing: wait for that one instead of starting another, within our own deadline.
+            call_deadline = bounded_io.CALL_DEADLINE.get()
+            if call_deadline is None:
+                await asyncio.shield(pending)
+                return
+            try:
+                async with asyncio.timeout(max(0.0, call_deadline - time.monotonic())):
+                    await asyncio.shield(pending)
+            except TimeoutError:
+                raise RequestTimeout("timed out waiting for a token refresh", method=None, url=None) from None
 
     def _refresh_blocking(self, stale_token: str | None) -> None:
         import google.auth.transport.requests
         import requests
 
-        with self._thread_lock:
+        from . import deadline as bounded_io
+
+        # The caller's deadline (copied into this thread by asyncio.to_thread) bounds the whole refresh, also
+        # against a token endpoint that drips; without one, the refresh timeout does.
+        call_deadline = bounded_io.CALL_DEADLINE.get()
+        until = time.monotonic() + self._refresh_timeout if call_deadline is None else call_deadline
+        with self._thread_lock, bounded_io.bounded(until) as call:
             # Another thread (the sync client, or another loop) may have refreshed while we waited.
             if self._credentials.valid and self._credentials.token != stale_token:
                 return
-            with requests.Session() as session:
+            with bounded_io.watched(requests.Session()) as session:
                 request = google.auth.transport.requests.Request(session)
                 try:
                     self._credentials.refresh(_TimeoutRequest(request, self._refresh_timeout))
                 except Exception as exc:
-                    mapped = auth_error(exc)
-                    if mapped is None:
-                        raise
-                    raise mapped from None
+                    if call is not None and (call.fired or call.remaining() <= bounded_io.MIN_TIMEOUT_S):
+                        raise RequestTimeout(
+                            f"token refresh timed out: {exc.__class__.__name__}", method=None, url=None
+                        ) from None
+                    raise_auth_error(exc, None, None)
+                    raise
 
 
 def auth_error(exc: BaseException, *, method: str | None = None, url: str | None = None) -> OperationsError | None:
@@ -145,3 +167,11 @@ class _TimeoutRequest:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self._timeout)
         return self._request(*args, **kwargs)
+
+
+def raise_auth_error(exc: BaseException, method: str | None, url: str | None) -> None:
+    """Raise :func:`auth_error`'s library error for ``exc`` (from ``None``: google-auth's text never travels);
+    return when ``exc`` is not a google-auth refresh or transport error."""
+    mapped = auth_error(exc, method=method, url=url)
+    if mapped is not None:
+        raise mapped from None

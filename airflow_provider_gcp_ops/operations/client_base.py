@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from .core import cancel_request, delete_request, get_request, parse_empty, parse_operation
 from .errors import InvalidOperationNameError
+from .limits import MAX_PAGES
 from .methods import method_request
 from .model import Operation
 from .names import CollectionRef, OperationRef, resolve_collection, resolve_operation, validate_endpoint
@@ -39,7 +40,8 @@ def user_agent() -> str:
 MIN_READ_TIMEOUT_S = 0.5
 
 _EMULATOR_HOST = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9a-fA-F:.]+\]):\d{1,5}"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9a-fA-F:.]+\]):([0-9]{1,5})",
+    re.ASCII,
 )
 
 
@@ -74,7 +76,8 @@ def emulator_base_url(emulator_host: str | None) -> str | None:
     """``http://host:port`` for an emulator given as ``host:port`` (the convention of ``PUBSUB_EMULATOR_HOST``)."""
     if emulator_host is None or emulator_host == "":
         return None
-    if not _EMULATOR_HOST.fullmatch(emulator_host):
+    match = _EMULATOR_HOST.fullmatch(emulator_host) if isinstance(emulator_host, str) else None
+    if match is None or not 0 < int(match.group(1)) < 65536 or len(emulator_host) > 260:
         raise InvalidOperationNameError(
             f"emulator host must be 'host:port' (no scheme, no path), got {emulator_host!r}", value=emulator_host
         )
@@ -135,15 +138,18 @@ class ClientBase:
         return ref if ref.host == host else dataclasses.replace(ref, host=host)
 
     # -- plans -------------------------------------------------------------------------------------------------
-    def get_plan(self, name: str | OperationRef, **kw: Any) -> Plan[Operation]:
-        return single(get_request(self.operation_ref(name, **kw)), parse_operation)
+    def get_plan(self, name: str | OperationRef, *, timeout: float | None = None, **kw: Any) -> Plan[Operation]:
+        deadline = self.deadline(timeout=timeout)
+        return single(get_request(self.operation_ref(name, **kw)), parse_operation, deadline=deadline)
 
     def cancel_plan(self, name: str | OperationRef, *, timeout: float | None = None, **kw: Any) -> Plan[None]:
         """``timeout``: the whole call (every attempt, its connect and read, the backoff) ends within it."""
-        return single(cancel_request(self.operation_ref(name, **kw)), parse_empty, self.deadline(timeout=timeout))
+        deadline = self.deadline(timeout=timeout)
+        return single(cancel_request(self.operation_ref(name, **kw)), parse_empty, deadline=deadline)
 
-    def delete_plan(self, name: str | OperationRef, **kw: Any) -> Plan[None]:
-        return single(delete_request(self.operation_ref(name, **kw)), parse_empty)
+    def delete_plan(self, name: str | OperationRef, *, timeout: float | None = None, **kw: Any) -> Plan[None]:
+        deadline = self.deadline(timeout=timeout)
+        return single(delete_request(self.operation_ref(name, **kw)), parse_empty, deadline=deadline)
 
     def start_plan(
         self,
@@ -202,6 +208,7 @@ class ClientBase:
         return_partial_success: bool = False,
         max_results: int | None = None,
         timeout: float | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> Plan[tuple[str, ...]]:
         coll = self.collection_ref(parent, service=service, api_version=api_version)
         return list_plan(
@@ -211,6 +218,7 @@ class ClientBase:
             return_partial_success=return_partial_success,
             max_results=max_results,
             deadline=self.deadline(timeout=timeout),
+            max_pages=max_pages,
         )
 
     # -- deadlines -------------------------------------------------------------------------------------------
@@ -233,6 +241,14 @@ class ClientBase:
         if send.deadline is not None:
             read = min(read, max(MIN_READ_TIMEOUT_S, send.deadline - self.clock()))
         return read
+
+    def attempt_deadline(self, send: Send[Any]) -> float:
+        """When one attempt must be over, on ``time.monotonic``: connect plus read as a whole (not per socket
+        read), never past the action's deadline (its clock may be a test's: only the time left is carried over)."""
+        budget = self.timeouts.connect + self.read_timeout(send)
+        if send.deadline is not None:
+            budget = min(budget, max(MIN_READ_TIMEOUT_S, send.deadline - self.clock()))
+        return time.monotonic() + budget
 
     def pool_timeout(self, send: Send[Any]) -> float:
         """How long one request may queue for a connection: the pool timeout, never past the deadline."""

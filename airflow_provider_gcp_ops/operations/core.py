@@ -208,7 +208,7 @@ def _json_body(body: bytes, request: HttpRequest) -> Any:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else str(body)
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json's recursion allows
         snippet = " ".join(text.split())[:_SNIPPET]
         raise MalformedResponseError(f"expected a JSON body from {request.describe()}, got: {snippet!r}") from None
 

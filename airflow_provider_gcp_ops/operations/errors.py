@@ -354,11 +354,12 @@ def _duration_seconds(value: object) -> float | None:
     """A ``google.protobuf.Duration`` in JSON (``"1.5s"``) or object form (``{"seconds", "nanos"}``)."""
     if isinstance(value, str):
         match = re.fullmatch(r"\s*(\d+(?:\.\d{1,9})?)s\s*", value)
-        return float(match.group(1)) if match else None
+        seconds = float(match.group(1)) if match else math.inf
+        return seconds if math.isfinite(seconds) else None
     if isinstance(value, Mapping):
         try:
             seconds = float(value.get("seconds", 0) or 0) + float(value.get("nanos", 0) or 0) / 1e9
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
             return None
         return seconds if math.isfinite(seconds) and seconds >= 0 else None
     return None
@@ -443,7 +444,7 @@ def _parse_body(status: int, headers: Mapping[str, str] | None, text: str) -> _P
     if text.strip():
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json's recursion allows
             data = None
     err = _error_object(data)
     if err is not None:

@@ -404,6 +404,28 @@ def _from_dict(data: object, key: str, what: str) -> dict[str, str]:
     return out
 
 
+# A location that may form a regional host label (``us-central1``, ``eu``): a DNS label without ``--`` (so never
+# punycode, ``xn--...``, which an HTTP client would decode as an internationalised name).
+_REGION_LABEL = re.compile(r"[a-z](?:[a-z0-9]|-(?!-))*", re.ASCII)
+_GOOGLE_SUFFIX = ".googleapis.com"
+
+
+def check_ref_host(service: str, host: str, name: str, what: str) -> None:
+    """A reference's host agrees with its service and name, however the reference was built (resolved, by hand,
+    or from a trigger's kwargs): a Google host is the service's global host or the regional host of the name's own
+    location (a plain DNS label, never punycode); any other host is a configured endpoint (``host[:port]``)."""
+    spec = get_service(service)
+    hostname = host.partition(":")[0] if isinstance(host, str) else ""
+    if not hostname.endswith(_GOOGLE_SUFFIX) or not isinstance(name, str):
+        validate_endpoint(host)
+        return
+    location = _location_of(name.split("/"))
+    # A location that is not a plain DNS label (e.g. punycode) has no regional host: "!" fills no template.
+    plain = location is None or _REGION_LABEL.fullmatch(location) is not None
+    if not spec.serves(host, location if plain else "!"):
+        raise _fail(name, f"host {host[:80]!r} is not a {spec.title} endpoint for location {location!r}", what)
+
+
 @dataclass(frozen=True)
 class OperationRef:
     """A validated operation: which row, which API version, which host, which (unescaped) name."""
@@ -412,6 +434,9 @@ class OperationRef:
     api_version: str
     host: str
     name: str
+
+    def __post_init__(self) -> None:
+        check_ref_host(self.service, self.host, self.name, "operation reference")
 
     @property
     def spec(self) -> ServiceSpec:
@@ -469,6 +494,9 @@ class CollectionRef:
     api_version: str
     host: str
     parent: str
+
+    def __post_init__(self) -> None:
+        check_ref_host(self.service, self.host, self.parent, "collection reference")
 
     @property
     def spec(self) -> ServiceSpec:

@@ -26,7 +26,8 @@ from .core import (
     parse_operation,
     wait_request,
 )
-from .errors import OperationsError, WaitTimeout
+from .errors import MalformedResponseError, OperationsError, WaitTimeout
+from .limits import MAX_PAGES, ListingTooLong
 from .model import Operation
 from .names import CollectionRef, OperationRef
 from .polling import PollSchedule
@@ -179,18 +180,24 @@ def list_plan(
     return_partial_success: bool = False,
     max_results: int | None = None,
     deadline: float | None = None,
+    max_pages: int = MAX_PAGES,
 ) -> Plan[tuple[str, ...]]:
     """Every page of a listing, emitted page by page; returns the ``unreachable`` locations seen.
 
     Stops after ``max_results`` operations (the rest of the last page is dropped) or when a page has no
-    ``nextPageToken``. A server that hands back the same token twice would loop forever: that is an error.
+    ``nextPageToken``. A server that hands back the same token twice would loop forever: that is a
+    :class:`MalformedResponseError`; one that always hands out a fresh token ends at ``max_pages`` pages with
+    :class:`~.limits.ListingTooLong`.
     """
+    if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
+        raise ValueError(f"max_pages must be a positive integer, got {max_pages!r}")
     if max_results is not None and max_results < 0:
         raise ValueError(f"max_results must be >= 0, got {max_results!r}")
     unreachable: list[str] = []
     seen_tokens: set[str] = set()
     token: str | None = None
     emitted = 0
+    pages = 0
     while max_results is None or emitted < max_results:
         request = list_request(
             coll,
@@ -200,6 +207,7 @@ def list_plan(
             return_partial_success=return_partial_success,
         )
         page: ListPage = yield Send(request, parse_list, deadline=deadline)
+        pages += 1
         unreachable.extend(u for u in page.unreachable if u not in unreachable)
         items = page.operations
         if max_results is not None:
@@ -211,7 +219,9 @@ def list_plan(
         if not token:
             break
         if token in seen_tokens:
-            raise RuntimeError(f"the server returned page token {token!r} twice while listing {coll.parent!r}")
+            raise MalformedResponseError(f"the server returned a page token twice while listing {coll.parent!r}")
+        if pages >= max_pages:
+            raise ListingTooLong(f"listing {coll.parent!r} went past {max_pages} pages")
         seen_tokens.add(token)
     return tuple(unreachable)
 
@@ -219,8 +229,9 @@ def list_plan(
 def single(
     request: HttpRequest,
     parse: Callable[[int, Mapping[str, str], bytes, HttpRequest], T],
+    *,
     deadline: float | None = None,
 ) -> Plan[T]:
-    """A one-request plan (get, cancel, delete); ``deadline`` (monotonic) bounds it as a whole."""
+    """A one-request plan (get, cancel, delete); ``deadline`` (monotonic) bounds it, retries included."""
     result: T = yield Send(request, parse, deadline=deadline)
     return result

@@ -270,6 +270,17 @@ class ServiceSpec:
             return self.version_hosts[version]
         return self.host
 
+    def serves(self, host: str, location: str | None) -> bool:
+        """Whether ``host`` is an endpoint of this service for an operation in ``location``: a fixed host (global,
+        per-version, mTLS) or a regional one (``.rep``, ``{location}-...``) filled with that very location; for a
+        name without a location (``None``), any regional host of the service."""
+        if host in (self.host, *self.extra_hosts, *self.version_hosts.values()):
+            return True
+        if location is None:  # a name without a location (``operations/x``): any of the service's regional hosts
+            return self.known_hosts().fullmatch(host) is not None
+        templates = (self.regional_host, *self.endpoints, *self.preferred_endpoints)
+        return any(t and t.format(location=location) == host for t in templates)
+
     @functools.cached_property
     def _hosts(self) -> re.Pattern[str]:
         fixed = {self.host, *self.extra_hosts, *self.version_hosts.values()}

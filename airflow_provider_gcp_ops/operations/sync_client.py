@@ -11,10 +11,13 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import requests
+from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .auth import CLOUD_PLATFORM_SCOPE, EMULATOR_TOKEN, auth_error
+from . import deadline as bounded_io
+from .auth import CLOUD_PLATFORM_SCOPE, EMULATOR_TOKEN, raise_auth_error
 from .client_base import ClientBase, emulator_host_from_env, user_agent
 from .errors import ConnectionFailed, OperationsError, RequestTimeout
+from .limits import ACCEPT_ENCODING, READ_CHUNK, BodyDecoder
 from .model import Operation
 from .names import CollectionRef, OperationRef
 from .plans import Emit, Plan, Send, Sleep
@@ -47,18 +50,30 @@ class OperationsClient(ClientBase):
 
     def _make_session(self, credentials: Any) -> requests.Session:
         if self.base_url is not None and credentials is None:
-            session = requests.Session()
+            session = bounded_io.watched(requests.Session())
             session.headers["Authorization"] = f"Bearer {EMULATOR_TOKEN}"
         else:
-            from google.auth.transport.requests import AuthorizedSession
+            from google.auth.transport.requests import AuthorizedSession, Request
+
+            from .redaction import install
+
+            install()  # google-auth's DEBUG request logging must not carry our tokens
 
             if credentials is None:
                 import google.auth
 
                 credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
             # One refresh on 401, then the 401 stands (AIP-194: UNAUTHENTICATED is not retried).
-            session = AuthorizedSession(credentials, max_refresh_attempts=1, refresh_timeout=self.timeouts.read)
+            # The token refresh goes through a watched session too: the caller's deadline bounds it.
+            session = AuthorizedSession(
+                credentials,
+                max_refresh_attempts=1,
+                refresh_timeout=self.timeouts.read,
+                auth_request=Request(bounded_io.watched(requests.Session())),
+            )
+            bounded_io.watched(session)
         session.headers["User-Agent"] = user_agent()
+        session.headers["Accept-Encoding"] = ACCEPT_ENCODING
         return session
 
     def close(self) -> None:
@@ -142,29 +157,46 @@ class OperationsClient(ClientBase):
             attempt += 1
 
     def _transmit(self, send: Send[Any]) -> tuple[int, Mapping[str, str], bytes]:
+        """One attempt, bounded as a whole (connect, token refresh, headers, body) by :meth:`attempt_deadline`."""
         request = send.request
-        try:
-            response = self._session.request(
-                request.method,
-                request.url(self.base_url),
-                json=request.json if request.has_body else None,
-                timeout=(self.connect_timeout(send), self.read_timeout(send)),
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise RequestTimeout(
-                f"timed out: {exc.__class__.__name__}", method=request.method, url=request.describe_url
-            ) from None
-        except requests.ConnectionError as exc:
-            raise ConnectionFailed(
-                f"connection failed: {exc.__class__.__name__}", method=request.method, url=request.describe_url
-            ) from None
-        except Exception as exc:
-            mapped = auth_error(exc, method=request.method, url=request.describe())
-            if mapped is None:
+        with bounded_io.bounded(self.attempt_deadline(send)) as call:
+            try:
+                response = self._session.request(
+                    request.method,
+                    request.url(self.base_url),
+                    json=request.json if request.has_body else None,
+                    timeout=(self.connect_timeout(send), self.read_timeout(send)),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                try:
+                    body = _read_body(response)
+                finally:
+                    response.close()
+            except OperationsError:
                 raise
-            raise mapped from None
-        return response.status_code, response.headers, response.content
+            except (requests.Timeout, Urllib3Error, requests.RequestException, OSError) as exc:
+                timed_out = (call is not None and call.fired) or isinstance(exc, requests.Timeout)
+                kind = RequestTimeout if timed_out else ConnectionFailed
+                what = "timed out" if timed_out else "connection failed"
+                where = {"method": request.method, "url": request.describe_url}
+                raise kind(f"{what}: {exc.__class__.__name__}", **where) from None
+            except Exception as exc:
+                if call is not None and call.fired:
+                    raise RequestTimeout(
+                        f"timed out: {exc.__class__.__name__}", method=request.method, url=request.describe_url
+                    ) from None
+                raise_auth_error(exc, request.method, request.describe())
+                raise
+        return response.status_code, response.headers, body
+
+
+def _read_body(response: requests.Response) -> bytes:
+    """The body, decoded by :class:`~.limits.BodyDecoder` (size-capped after decompression), read in pieces."""
+    decoder = BodyDecoder(response.headers.get("Content-Encoding"))
+    for chunk in response.raw.stream(READ_CHUNK, decode_content=False):
+        decoder.feed(chunk)
+    return decoder.finish()
 
 
 class OperationPager:

@@ -29,6 +29,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_gcp_ops.hooks.credentials import CredentialsConfigError
 from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
 from airflow_provider_gcp_ops.operations.client_base import (
     QUICK_CANCEL_RETRY,
@@ -129,12 +130,15 @@ class OperationTrigger(BaseTrigger):
             await self._on_cancelled(exc)
             raise
         except Exception as exc:
-            # Anything unexpected (a bug, a credentials error outside the library's errors) must not kill the
-            # trigger without an event: the task would fail with its operation still running. It becomes an
-            # ``error`` event like any failed wait, and the task, resumed, sends the one cancel of an owned
-            # operation and fails (execute_complete): one place cancels, never twice.
-            self.log.exception("Unexpected error while watching %s", self.operation_name)
-            event = self._event("error", f"the trigger failed unexpectedly: {exc}", error_type=type(exc).__name__)
+            # Anything unexpected (a bad connection, a bug) must not kill the trigger without an event: the task
+            # would fail with its operation still running. It becomes an ``error`` event like any failed wait, and
+            # the task, resumed, sends the one cancel of an owned operation and fails (execute_complete): one place
+            # cancels, never twice. Our own errors' texts are safe (no key, no token); anyone else's may quote key
+            # material: name only its class.
+            own = isinstance(exc, OperationsError | CredentialsConfigError)
+            message = str(exc) if own else f"{type(exc).__name__} while watching the operation"
+            self.log.error("Unexpected error while watching %s: %s", self.operation_name, message)
+            event = self._event("error", message, error_type=type(exc).__name__)
         yield TriggerEvent(event.to_payload())
 
     async def _watch(self) -> OperationEvent:

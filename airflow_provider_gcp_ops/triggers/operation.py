@@ -31,6 +31,9 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_gcp_ops.hooks.credentials import CredentialsConfigError
 from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
+
+# Every try of our tasks pushes {"name": ...} under this key before deferring (the links read it too).
+from airflow_provider_gcp_ops.links.console import XCOM_KEY as XCOM_OPERATION
 from airflow_provider_gcp_ops.operations.client_base import (
     QUICK_CANCEL_RETRY,
     QUICK_CANCEL_TIMEOUT_S,
@@ -49,7 +52,6 @@ from airflow_provider_gcp_ops.triggers.kill_rules import (
     state_key,
 )
 
-XCOM_OPERATION = "gcp_operation"  # links.console.XCOM_KEY: every try of our tasks pushes {"name": ...} before deferring
 # A lookup through the triggerer's supervisor is never answered while the triggerer shuts down: without a bound
 # the cancelled trigger would hang there until the supervisor escalates to SIGKILL (seen: 20 s per restart).
 LOOKUP_TIMEOUT_S = 5.0

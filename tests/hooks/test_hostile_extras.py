@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_gcp_ops.hooks.credentials import (
+    KNOWN_EXTRAS,
     MAX_KEY_BYTES,
     CredentialsConfigError,
     build_credentials,
@@ -111,16 +112,7 @@ JSON = st.recursive(
 )
 KEYS = st.sampled_from(
     [
-        "key_path",
-        "keyfile_dict",
-        "credential_config_file",
-        "scope",
-        "project",
-        "quota_project_id",
-        "impersonation_chain",
-        "num_retries",
-        "emulator_host",
-        "endpoint",
+        *sorted(KNOWN_EXTRAS),  # every extra the hook reads, so a new one is covered without editing this list
         "extra__google_cloud_platform__keyfile_dict",
         "extra__google_cloud_operations__emulator_host",
     ]

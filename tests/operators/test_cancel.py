@@ -49,7 +49,8 @@ def test_cancels_and_waits_until_cancelled(
     assert len(trigger_events) == (1 if deferrable else 0)
     recorded = xcom(dr, "cancel", "gcp_operation")
     # The task saw the metadata (its GET): the cluster it names is recorded for the "Target resource" link.
-    assert recorded.pop("target") == f"{op['name'].rsplit('/operations/', 1)[0]}/clusters/{op['metadata']['clusterName']}"
+    region = op["name"].rsplit("/operations/", 1)[0]
+    assert recorded.pop("target") == f"{region}/clusters/{op['metadata']['clusterName']}"
     assert recorded == {"name": op["name"], "service": "dataproc", "api_version": "v1"}
 
 

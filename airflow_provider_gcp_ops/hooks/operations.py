@@ -190,14 +190,26 @@ class GoogleOperationsHook(BaseHook):
         """One best-effort cancel for the kill paths: 5 s connect / 10 s read, at most two attempts, within 15 s
         as a whole (``QUICK_CANCEL_*`` in :mod:`~airflow_provider_gcp_ops.operations.client_base`); never a wait.
         Through this hook's client (same session, same credentials) with those bounds for this call only."""
+        client, timeout = self._quick()
+        client.cancel(name, timeout=timeout, service=service, api_version=api_version)
+
+    def quick_get(
+        self, name: str | OperationRef, *, service: str | None = None, api_version: str | None = None
+    ) -> Operation:
+        """One GET within the quick cancel's bounds (best-effort reads that must not hold a task up: a link)."""
+        client, timeout = self._quick()
+        return client.get(name, timeout=timeout, service=service, api_version=api_version)
+
+    def _quick(self) -> tuple[OperationsClient, float]:
         from airflow_provider_gcp_ops.operations.client_base import (
             QUICK_CANCEL_RETRY,
             QUICK_CANCEL_TIMEOUT_S,
             QUICK_CANCEL_TIMEOUTS,
         )
 
-        client = self.get_conn().with_options(timeouts=QUICK_CANCEL_TIMEOUTS, retry=QUICK_CANCEL_RETRY)
-        client.cancel(name, timeout=QUICK_CANCEL_TIMEOUT_S, service=service, api_version=api_version)
+        return self.get_conn().with_options(
+            timeouts=QUICK_CANCEL_TIMEOUTS, retry=QUICK_CANCEL_RETRY
+        ), QUICK_CANCEL_TIMEOUT_S
 
     def delete_operation(
         self, name: str | OperationRef, *, service: str | None = None, api_version: str | None = None
@@ -217,6 +229,27 @@ class GoogleOperationsHook(BaseHook):
         hook's)."""
         client = self.get_conn() if poll is None else self.get_conn().with_options(poll=poll)
         return client.wait(name, timeout=timeout, service=service, api_version=api_version)
+
+    @staticmethod
+    def check_start(
+        method: str,
+        path: str,
+        *,
+        service: str | None = None,
+        api_version: str | None = None,
+        body: Any = None,
+        query: Any = None,
+    ) -> tuple[str, str]:
+        """Validate a method call before anything is read or sent; its ``(service, api_version)``.
+
+        Raises the library's typed errors (:class:`~airflow_provider_gcp_ops.operations.errors.OperationsError`
+        subclasses) naming the problem. Pure: no connection look-up, no credentials.
+        """
+        from airflow_provider_gcp_ops.operations.methods import method_request, resolve_method
+
+        call = resolve_method(path, service=service, api_version=api_version)
+        method_request(method, path, service=service, api_version=api_version, body=body, query=query)
+        return call.service, call.api_version
 
     def start_operation(
         self,

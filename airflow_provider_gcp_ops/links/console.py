@@ -88,18 +88,18 @@ class TargetResourceLink(BaseOperatorLink):
 
 
 def _metadata(operator: BaseOperator, name: str, service: str, version: str | None) -> Mapping[str, Any] | None:
-    """The operation's metadata through the task's own connection: one quick GET, ``None`` on any failure."""
+    """The operation's metadata through the task's own hook (its connection): one quick GET, ``None`` on any
+    failure."""
     from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
-    from airflow_provider_gcp_ops.operations.client_base import QUICK_CANCEL_RETRY, QUICK_CANCEL_TIMEOUTS
 
-    hook = GoogleOperationsHook(
-        gcp_conn_id=getattr(operator, "gcp_conn_id", GoogleOperationsHook.default_conn_name),
-        impersonation_chain=getattr(operator, "impersonation_chain", None),
-        timeouts=QUICK_CANCEL_TIMEOUTS,
-        retry=QUICK_CANCEL_RETRY,
-    )
     try:
-        return hook.get_operation(name, service=service, api_version=version).metadata
+        hook = getattr(operator, "hook", None)
+        if not isinstance(hook, GoogleOperationsHook):  # not one of our tasks (it has no hook of its own)
+            hook = GoogleOperationsHook(
+                gcp_conn_id=getattr(operator, "gcp_conn_id", GoogleOperationsHook.default_conn_name),
+                impersonation_chain=getattr(operator, "impersonation_chain", None),
+            )
+        return hook.quick_get(name, service=service, api_version=version).metadata
     except Exception as exc:  # a link is best effort: the task's outcome never depends on it
         log.warning("No 'Target resource' link for %s: reading its metadata failed: %s", name, exc)
         return None

@@ -156,11 +156,9 @@ class StartOperationOperator(OperationTask, BaseOperator):  # type: ignore[misc]
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_gcp_ops.operations.errors import InvalidOperationNameError, OperationsError, WaitTimeout
-        from airflow_provider_gcp_ops.operations.methods import method_request, resolve_method
 
         # Validate everything before any network call (the client validates again with its endpoint).
-        call = resolve_method(self.path, service=self.service, api_version=self.api_version)
-        method_request(
+        service, api_version = self.hook.check_start(
             self.method,
             self.path,
             service=self.service,
@@ -178,14 +176,14 @@ class StartOperationOperator(OperationTask, BaseOperator):  # type: ignore[misc]
         op = self.hook.start_operation(
             self.method,
             self.path,
-            service=call.service,
-            api_version=call.api_version,
+            service=service,
+            api_version=api_version,
             body=self.body,
             query=self._query(),
             idempotent=idempotent,
         )
         try:
-            ref = self.resolve(op.name, service=call.service, api_version=call.api_version)
+            ref = self.resolve(op.name, service=service, api_version=api_version)
         except InvalidOperationNameError as exc:
             from airflow_provider_gcp_ops._compat import AirflowException
 

@@ -36,9 +36,10 @@ if TYPE_CHECKING:
     from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
     from airflow_provider_gcp_ops.operations.client_base import Timeouts
     from airflow_provider_gcp_ops.operations.model import Operation
+    from airflow_provider_gcp_ops.operations.names import CollectionRef, OperationRef
     from airflow_provider_gcp_ops.operations.polling import PollSchedule
     from airflow_provider_gcp_ops.operations.retry import RetryPolicy
-    from airflow_provider_gcp_ops.operations.sync_client import OperationsClient
+    from airflow_provider_gcp_ops.operations.sync_client import OperationPager, OperationsClient
 
 DEFAULT_CONN_ID = "google_cloud_default"
 
@@ -145,12 +146,14 @@ class GoogleOperationsHook(BaseHook):
             self._client = OperationsClient(credentials=credentials, **options)
         return self._client
 
-    def get_operation(self, name: str, *, service: str | None = None, api_version: str | None = None) -> Operation:
+    def get_operation(
+        self, name: str | OperationRef, *, service: str | None = None, api_version: str | None = None
+    ) -> Operation:
         return self.get_conn().get(name, service=service, api_version=api_version)
 
     def list_operations(
         self,
-        parent: str,
+        parent: str | CollectionRef,
         *,
         service: str | None = None,
         api_version: str | None = None,
@@ -159,32 +162,121 @@ class GoogleOperationsHook(BaseHook):
         return_partial_success: bool = False,
         max_results: int | None = None,
     ) -> list[Operation]:
-        pager = self.get_conn().list(
-            parent,
-            service=service,
-            api_version=api_version,
-            filter=filter,
-            page_size=page_size,
-            return_partial_success=return_partial_success,
-            max_results=max_results,
+        return list(
+            self.operation_pager(
+                parent,
+                service=service,
+                api_version=api_version,
+                filter=filter,
+                page_size=page_size,
+                return_partial_success=return_partial_success,
+                max_results=max_results,
+            )
         )
-        return list(pager)
 
-    def cancel_operation(self, name: str, *, service: str | None = None, api_version: str | None = None) -> None:
+    def operation_pager(self, parent: str | CollectionRef, **kw: Any) -> OperationPager:
+        """The listing as it is read, page by page; its ``unreachable`` locations are known after iterating.
+        Keywords as for :meth:`list_operations`."""
+        return self.get_conn().list(parent, **kw)
+
+    def cancel_operation(
+        self, name: str | OperationRef, *, service: str | None = None, api_version: str | None = None
+    ) -> None:
         self.get_conn().cancel(name, service=service, api_version=api_version)
 
-    def delete_operation(self, name: str, *, service: str | None = None, api_version: str | None = None) -> None:
+    def quick_cancel(
+        self, name: str | OperationRef, *, service: str | None = None, api_version: str | None = None
+    ) -> None:
+        """One best-effort cancel for the kill paths: 5 s connect / 10 s read, at most two attempts, within 15 s
+        as a whole (``QUICK_CANCEL_*`` in :mod:`~airflow_provider_gcp_ops.operations.client_base`); never a wait.
+        Through this hook's client (same session, same credentials) with those bounds for this call only."""
+        client, timeout = self._quick()
+        client.cancel(name, timeout=timeout, service=service, api_version=api_version)
+
+    def quick_get(
+        self, name: str | OperationRef, *, service: str | None = None, api_version: str | None = None
+    ) -> Operation:
+        """One GET within the quick cancel's bounds (best-effort reads that must not hold a task up: a link)."""
+        client, timeout = self._quick()
+        return client.get(name, timeout=timeout, service=service, api_version=api_version)
+
+    def _quick(self) -> tuple[OperationsClient, float]:
+        from airflow_provider_gcp_ops.operations.client_base import (
+            QUICK_CANCEL_RETRY,
+            QUICK_CANCEL_TIMEOUT_S,
+            QUICK_CANCEL_TIMEOUTS,
+        )
+
+        return self.get_conn().with_options(
+            timeouts=QUICK_CANCEL_TIMEOUTS, retry=QUICK_CANCEL_RETRY
+        ), QUICK_CANCEL_TIMEOUT_S
+
+    def delete_operation(
+        self, name: str | OperationRef, *, service: str | None = None, api_version: str | None = None
+    ) -> None:
         self.get_conn().delete(name, service=service, api_version=api_version)
 
     def wait_for_operation(
         self,
-        name: str,
+        name: str | OperationRef,
         *,
         timeout: float | None = None,
         service: str | None = None,
         api_version: str | None = None,
+        poll: PollSchedule | None = None,
     ) -> Operation:
-        return self.get_conn().wait(name, timeout=timeout, service=service, api_version=api_version)
+        """Until done or ``timeout`` seconds (then ``WaitTimeout``); ``poll``: this wait's schedule (default: the
+        hook's)."""
+        client = self.get_conn() if poll is None else self.get_conn().with_options(poll=poll)
+        return client.wait(name, timeout=timeout, service=service, api_version=api_version)
+
+    @staticmethod
+    def check_start(
+        method: str,
+        path: str,
+        *,
+        service: str | None = None,
+        api_version: str | None = None,
+        body: Any = None,
+        query: Any = None,
+    ) -> tuple[str, str]:
+        """Validate a method call before anything is read or sent; its ``(service, api_version)``.
+
+        Raises the library's typed errors (:class:`~airflow_provider_gcp_ops.operations.errors.OperationsError`
+        subclasses) naming the problem. Pure: no connection look-up, no credentials.
+        """
+        from airflow_provider_gcp_ops.operations.methods import method_request, resolve_method
+
+        call = resolve_method(path, service=service, api_version=api_version)
+        method_request(method, path, service=service, api_version=api_version, body=body, query=query)
+        return call.service, call.api_version
+
+    def start_operation(
+        self,
+        method: str,
+        path: str,
+        *,
+        service: str | None = None,
+        api_version: str | None = None,
+        body: Any = None,
+        query: Any = None,
+        idempotent: bool = False,
+    ) -> Operation:
+        """Call a Google method that returns an Operation (``batches.create``) and return it as sent.
+
+        A create is not idempotent: unless ``idempotent`` (a ``requestId`` the service deduplicates on, or a GET),
+        only failures where nothing reached the server are retried (:func:`.methods.start_retry`, on top of the
+        hook's retry policy), for this call only.
+        """
+        from airflow_provider_gcp_ops.operations.methods import start_retry
+
+        client = self.get_conn()
+        client = client.with_options(retry=start_retry(idempotent=idempotent, base=client.retry))
+        return client.start(method, path, service=service, api_version=api_version, body=body, query=query)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Whether this hook's retry policy counts ``exc`` as transient (worth another try later)."""
+        return self.get_conn().retry.is_retryable(exc)
 
     # -- async (triggerer) ---------------------------------------------------------------------------------
     @contextlib.asynccontextmanager

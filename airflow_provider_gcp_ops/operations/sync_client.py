@@ -6,6 +6,7 @@ modules through :class:`~.client_base.ClientBase`; this module only sends, sleep
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -15,12 +16,14 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from . import deadline as bounded_io
 from .auth import CLOUD_PLATFORM_SCOPE, EMULATOR_TOKEN, raise_auth_error
-from .client_base import ClientBase, emulator_host_from_env, user_agent
+from .client_base import ClientBase, Timeouts, emulator_host_from_env, user_agent
 from .errors import ConnectionFailed, OperationsError, RequestTimeout
 from .limits import ACCEPT_ENCODING, READ_CHUNK, BodyDecoder
 from .model import Operation
 from .names import CollectionRef, OperationRef
 from .plans import Emit, Plan, Send, Sleep
+from .polling import PollSchedule
+from .retry import RetryPolicy
 
 T = TypeVar("T")
 
@@ -75,6 +78,21 @@ class OperationsClient(ClientBase):
         session.headers["User-Agent"] = user_agent()
         session.headers["Accept-Encoding"] = ACCEPT_ENCODING
         return session
+
+    def with_options(
+        self, *, timeouts: Timeouts | None = None, retry: RetryPolicy | None = None, poll: PollSchedule | None = None
+    ) -> OperationsClient:
+        """This client with other timeouts, retry policy or poll schedule for the calls made through the result.
+
+        Cheap (no new session, no new credentials): the copy shares this client's session and never closes it.
+        For one call that needs other bounds than the client's (a quick cancel, a non-idempotent start).
+        """
+        view = copy.copy(self)
+        view._owns_session = False
+        view.timeouts = timeouts or self.timeouts
+        view.retry = retry or self.retry
+        view.poll = poll or self.poll
+        return view
 
     def close(self) -> None:
         if self._owns_session:

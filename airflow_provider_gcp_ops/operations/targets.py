@@ -27,7 +27,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["CONSOLE", "TARGET_PAGES", "TargetPage", "logs_url", "needs_metadata", "target_candidates", "target_url"]
+__all__ = [
+    "CONSOLE",
+    "TARGET_PAGES",
+    "TargetPage",
+    "logs_url",
+    "needs_metadata",
+    "resource_url",
+    "target_candidates",
+    "target_resource",
+    "target_url",
+]
 
 CONSOLE = "https://console.cloud.google.com"
 _SEG = r"[A-Za-z0-9][A-Za-z0-9._~-]*"
@@ -181,12 +191,32 @@ def target_candidates(name: str, metadata: Mapping[str, Any] | None) -> list[str
     return [c.removeprefix("//").split("/", 1)[1] if c.startswith("//") else c for c in found if c]
 
 
+def _target(name: str, service: str, metadata: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    for candidate in target_candidates(name, metadata):
+        url = resource_url(service, candidate)
+        if url is not None:
+            return candidate, url
+    return None
+
+
 def target_url(name: str, service: str, metadata: Mapping[str, Any] | None) -> str | None:
     """The console page of the operation's target resource, or ``None`` where no honest link exists."""
-    for candidate in target_candidates(name, metadata):
-        for page in TARGET_PAGES:
-            if page.service == service:
-                url = page.url(candidate)
-                if url is not None:
-                    return url
+    found = _target(name, service, metadata)
+    return found[1] if found else None
+
+
+def target_resource(name: str, service: str, metadata: Mapping[str, Any] | None) -> str | None:
+    """The target resource's relative name (``projects/p/regions/r/clusters/c``), where the console has a page
+    for it: small and JSON-safe, what a task records so its link needs no request (see :func:`resource_url`)."""
+    found = _target(name, service, metadata)
+    return found[0] if found else None
+
+
+def resource_url(service: str, resource: str) -> str | None:
+    """The console page of ``resource`` (a relative name) of ``service``; ``None`` when no page matches it."""
+    for page in TARGET_PAGES:
+        if page.service == service:
+            url = page.url(resource)
+            if url is not None:
+                return url
     return None

@@ -25,6 +25,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_gcp_ops._compat import conf
@@ -32,7 +33,9 @@ from airflow_provider_gcp_ops.links.console import XCOM_KEY as XCOM_OPERATION
 
 if TYPE_CHECKING:
     from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
+    from airflow_provider_gcp_ops.operations.model import Operation
     from airflow_provider_gcp_ops.operations.names import OperationRef
+    from airflow_provider_gcp_ops.operations.polling import PollSchedule
     from airflow_provider_gcp_ops.triggers.events import OperationEvent
     from airflow_provider_gcp_ops.triggers.operation import OperationTrigger
 
@@ -111,20 +114,39 @@ def task_deadline(
     return Deadline(at=start + limit, bound=bound, limit_s=limit)
 
 
-class OperationTaskMixin:
-    """Shared behaviour of the operators and the sensor (mixed into a ``BaseOperator`` subclass).
+def deadline_error(deadline: Deadline, message: str, *, sensor: bool = False) -> BaseException:
+    """The failure of a wait that reached the task's deadline (the one place that picks its type).
+
+    ``AirflowTaskTimeout`` when ``execution_timeout`` was the earlier bound (what Airflow's own alarm raises);
+    else ``AirflowSensorTimeout`` for a sensor (``soft_fail`` turns it into a skip, as for any sensor timeout),
+    ``AirflowException`` for an operator (retries apply).
+    """
+    from airflow_provider_gcp_ops._compat import AirflowException, AirflowSensorTimeout, AirflowTaskTimeout
+
+    if deadline.bound == "execution_timeout":
+        return AirflowTaskTimeout(message)
+    return AirflowSensorTimeout(message) if sensor else AirflowException(message)
+
+
+class OperationTask:
+    """What the operators and the sensor share; mixed in before ``BaseOperator`` / ``BaseSensorOperator``.
+
+    Its ``__init__`` takes the shared parameters and sets the per-task state itself, cooperatively (keywords it
+    does not know go on to Airflow's class), so no subclass can leave the state unset. A mixin rather than a
+    ``BaseOperator`` subclass because the sensor must derive from ``BaseSensorOperator``; it holds no Airflow
+    class of its own, so Airflow's metaclass (``BaseOperatorMeta`` in ``airflow/sdk/bases/operator.py``) wraps
+    only the concrete classes' ``__init__``, whose signatures keep naming every parameter (``default_args``
+    apply to them as before).
 
     State kept on the instance: ``_ref`` (the operation this task knows, set as soon as it is known, so
-    ``on_kill`` can act on it) and ``_cancel_sent`` (at most one cancel per task instance, whichever path sends
-    it: ``on_kill``, a timeout, ``execute_complete``; Airflow calls ``on_kill`` again after our own
-    ``AirflowTaskTimeout``, and this flag makes that a no-op).
+    ``on_kill`` can act on it), ``_target`` (the target resource recorded for the link, if any) and
+    ``_cancel_sent`` (at most one cancel per task instance, whichever path sends it: ``on_kill``, a timeout,
+    ``execute_complete``; Airflow calls ``on_kill`` again after our own ``AirflowTaskTimeout``, and this flag
+    makes that a no-op). ``hook``: one per task instance, built on first use.
     """
 
-    gcp_conn_id: str
-    impersonation_chain: str | Sequence[str] | None
-    cancel_on_kill: bool
-    _ref: OperationRef | None
-    _cancel_sent: bool
+    # A deep copy of a task (mapped tasks, ``dag.test``) shares a hook already built instead of copying its session.
+    shallow_copy_attrs: Sequence[str] = ("hook",)
 
     if TYPE_CHECKING:  # provided by BaseOperator
         from logging import Logger
@@ -133,11 +155,23 @@ class OperationTaskMixin:
         task_id: str
         execution_timeout: timedelta | None
 
-    def _init_state(self) -> None:
-        self._ref = None
+    def __init__(
+        self,
+        *,
+        gcp_conn_id: str = "google_cloud_default",
+        impersonation_chain: str | Sequence[str] | None = None,
+        cancel_on_kill: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.gcp_conn_id = gcp_conn_id
+        self.impersonation_chain = impersonation_chain
+        self.cancel_on_kill = cancel_on_kill
+        self._ref: OperationRef | None = None
+        self._target: str | None = None
         self._cancel_sent = False
 
-    # -- names and hooks -------------------------------------------------------------------------------------
+    # -- names and the hook ----------------------------------------------------------------------------------
     @staticmethod
     def resolve(value: str, *, service: str | None, api_version: str | None) -> OperationRef:
         """Validate an operation name in any of its three forms before any network call.
@@ -149,28 +183,47 @@ class OperationTaskMixin:
 
         return resolve_operation(value, service=service or None, api_version=api_version or None)
 
-    def hook(self, poll_interval: float | None = None, **kw: Any) -> GoogleOperationsHook:
+    def poll_schedule(self) -> PollSchedule | None:
+        """The schedule of this task's waits: from its ``poll_interval`` when it has one (grows to 60 s)."""
+        interval = getattr(self, "poll_interval", None)
+        if interval is None:
+            return None
+        from airflow_provider_gcp_ops.operations.polling import PollSchedule
+
+        return PollSchedule(initial=interval, maximum=max(interval, MAX_POLL_INTERVAL_S))
+
+    @cached_property
+    def hook(self) -> GoogleOperationsHook:
+        """The task's one hook (and so one client): every call of this task instance goes through it."""
         from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
 
-        if poll_interval is not None and "poll" not in kw:
-            from airflow_provider_gcp_ops.operations.polling import PollSchedule
+        return GoogleOperationsHook(
+            gcp_conn_id=self.gcp_conn_id, impersonation_chain=self.impersonation_chain, poll=self.poll_schedule()
+        )
 
-            kw["poll"] = PollSchedule(initial=poll_interval, maximum=max(poll_interval, MAX_POLL_INTERVAL_S))
-        return GoogleOperationsHook(gcp_conn_id=self.gcp_conn_id, impersonation_chain=self.impersonation_chain, **kw)
+    def remember(self, context: Mapping[str, Any], ref: OperationRef, op: Operation | None = None) -> None:
+        """Record the operation: for ``on_kill`` and for the console links (an XCom the links read).
 
-    @staticmethod
-    def where(ref: OperationRef) -> dict[str, str]:
-        """Keyword arguments that address ``ref`` through a client (which applies its own endpoint)."""
-        return {"service": ref.service, "api_version": ref.api_version}
+        With ``op`` (the operation as this task saw it), also the resource its metadata names, when the console
+        has a page for it: the "Target resource" link then needs no request. Pushed again only when that adds
+        something.
+        """
+        target = None
+        if op is not None and op.metadata is not None:
+            from airflow_provider_gcp_ops.operations.targets import needs_metadata, target_resource
 
-    def remember(self, context: Mapping[str, Any], ref: OperationRef) -> None:
-        """Record the operation: for ``on_kill`` and for the console link (an XCom the link reads)."""
+            if needs_metadata(ref.name, ref.service):
+                target = target_resource(ref.name, ref.service, op.metadata)
+        if ref == self._ref and (target is None or target == self._target):
+            return
         self._ref = ref
+        self._target = target
+        value = {"name": ref.name, "service": ref.service, "api_version": ref.api_version}
+        if target is not None:
+            value["target"] = target
         ti = context.get("ti")
         if ti is not None:
-            ti.xcom_push(
-                key=XCOM_OPERATION, value={"name": ref.name, "service": ref.service, "api_version": ref.api_version}
-            )
+            ti.xcom_push(key=XCOM_OPERATION, value=value)
 
     # -- the one quick cancel ----------------------------------------------------------------------------------
     def cancel_once(self, why: str, ref: OperationRef | None = None) -> bool:
@@ -187,16 +240,9 @@ class OperationTaskMixin:
             self.log.info("Not cancelling %s again (%s): this task already sent its cancel", target.name, why)
             return False
         self._cancel_sent = True  # set first: a second path (an alarm mid-request) must not send another
-        from airflow_provider_gcp_ops.operations.client_base import (
-            QUICK_CANCEL_RETRY,
-            QUICK_CANCEL_TIMEOUT_S,
-            QUICK_CANCEL_TIMEOUTS,
-        )
-
         self.log.warning("Cancelling operation %s: %s", target.name, why)
         try:
-            hook = self.hook(timeouts=QUICK_CANCEL_TIMEOUTS, retry=QUICK_CANCEL_RETRY)
-            hook.get_conn().cancel(target.name, timeout=QUICK_CANCEL_TIMEOUT_S, **self.where(target))
+            self.hook.quick_cancel(target)
         except Exception as exc:
             self.log.warning("Could not cancel operation %s: %s", target.name, exc)
             return False

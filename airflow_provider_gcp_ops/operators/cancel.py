@@ -16,8 +16,9 @@ from airflow_provider_gcp_ops.links.console import OperationLogsLink, TargetReso
 from airflow_provider_gcp_ops.operators._common import (
     DEFAULT_POLL_INTERVAL_S,
     Deadline,
-    OperationTaskMixin,
+    OperationTask,
     choice,
+    deadline_error,
     default_deferrable,
     describe_error,
     result_summary,
@@ -35,7 +36,7 @@ __all__ = ["OUTCOMES", "CancelOperationOperator"]
 OUTCOMES = ("cancelled", "finished_anyway", "already_done", "unimplemented", "cancel_requested")
 
 
-class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[misc]
+class CancelOperationOperator(OperationTask, BaseOperator):  # type: ignore[misc]
     """Cancel a Google Cloud long-running operation, wait until it is done, and classify the outcome.
 
     First a GET: an operation already done is not cancelled (``already_done``). Then one ``:cancel``. Then,
@@ -95,21 +96,19 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         on_already_done: str = "succeed",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            gcp_conn_id=gcp_conn_id, impersonation_chain=impersonation_chain, cancel_on_kill=cancel_on_kill, **kwargs
+        )
         self.operation_name = operation_name
         self.service = service
         self.api_version = api_version
-        self.gcp_conn_id = gcp_conn_id
-        self.impersonation_chain = impersonation_chain
         self.wait_for_completion = wait_for_completion
         self.timeout = seconds(timeout, "timeout")
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = seconds(poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL_S
-        self.cancel_on_kill = cancel_on_kill
         self.on_finished_anyway = choice(on_finished_anyway, ("fail", "warn"), "on_finished_anyway")
         self.on_unimplemented = choice(on_unimplemented, ("fail", "warn", "skip"), "on_unimplemented")
         self.on_already_done = choice(on_already_done, ("succeed", "fail"), "on_already_done")
-        self._init_state()
 
     # -- execution -------------------------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
@@ -118,20 +117,20 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
 
         ref = self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
         self.remember(context, ref)
-        client = self.hook(self.poll_interval).get_conn()
-        op = client.get(ref.name, **self.where(ref))
+        op = self.hook.get_operation(ref)
+        self.remember(context, ref, op)
         if op.done:
             return self._already_done(ref, op.summary())
         if not ref.supports(Verb.CANCEL):
             return self._unimplemented(ref, op.summary(), f"{ref.spec.title} has no cancel verb (no request was sent)")
         self._cancel_sent = True
         try:
-            client.cancel(ref.name, **self.where(ref))
+            self.hook.cancel_operation(ref)
         except Unimplemented as exc:
             return self._unimplemented(ref, op.summary(), str(exc))
         except FailedPrecondition:
             # Some services refuse to cancel an operation that finished between our GET and the cancel.
-            op = client.get(ref.name, **self.where(ref))
+            op = self.hook.get_operation(ref)
             if not op.done:
                 raise
             return self._classify(ref, op.summary())
@@ -148,7 +147,7 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
                 timeout=self.defer_timeout(deadline),
             )
         try:
-            op = client.wait(ref.name, timeout=deadline.worker_remaining(), **self.where(ref))
+            op = self.hook.wait_for_operation(ref, timeout=deadline.worker_remaining())
         except WaitTimeout as exc:
             raise self._still_running(ref, deadline, exc.operation.summary() if exc.operation else None) from None
         return self._classify(ref, op.summary())
@@ -210,12 +209,8 @@ class CancelOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         return result_summary(ref, summary, outcome="unimplemented")
 
     def _still_running(self, ref: OperationRef, deadline: Deadline, summary: Any) -> BaseException:
-        from airflow_provider_gcp_ops._compat import AirflowException, AirflowTaskTimeout
-
         message = (
             f"Operation {ref.name} was still running at the task's deadline ({deadline.describe()}) "
             "although a cancel was requested"
         )
-        if deadline.bound == "execution_timeout":
-            return AirflowTaskTimeout(message)
-        return AirflowException(message)
+        return deadline_error(deadline, message)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_gcp_ops.operators._common import OperationTaskMixin, choice, result_summary
+from airflow_provider_gcp_ops.operators._common import OperationTask, choice, result_summary
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -24,7 +24,7 @@ __all__ = ["OUTCOMES", "DeleteOperationOperator"]
 OUTCOMES = ("deleted", "not_found", "unimplemented")
 
 
-class DeleteOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[misc]
+class DeleteOperationOperator(OperationTask, BaseOperator):  # type: ignore[misc]
     """Delete a long-running operation's record (``DeleteOperation``), after checking it is done.
 
     1. GET the operation. Still running and ``allow_running=False`` (default): the task fails and nothing is
@@ -67,17 +67,14 @@ class DeleteOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         impersonation_chain: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        # cancel_on_kill: deleting owns nothing to cancel
+        super().__init__(gcp_conn_id=gcp_conn_id, impersonation_chain=impersonation_chain, **kwargs)
         self.operation_name = operation_name
         self.service = service
         self.api_version = api_version
         self.allow_running = allow_running
         self.not_found_ok = not_found_ok
         self.on_unimplemented = choice(on_unimplemented, ("fail", "warn", "skip"), "on_unimplemented")
-        self.gcp_conn_id = gcp_conn_id
-        self.impersonation_chain = impersonation_chain
-        self.cancel_on_kill = False  # deleting owns nothing to cancel
-        self._init_state()
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_gcp_ops._compat import AirflowFailException
@@ -87,9 +84,8 @@ class DeleteOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
         ref = self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
         if not ref.supports(Verb.DELETE):
             return self._unimplemented(ref, None, f"{ref.spec.title} has no delete verb (no request was sent)")
-        client = self.hook().get_conn()
         try:
-            op = client.get(ref.name, **self.where(ref))
+            op = self.hook.get_operation(ref)
         except NotFound as exc:
             return self._not_found(ref, None, str(exc))
         summary = op.summary()
@@ -106,7 +102,7 @@ class DeleteOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore
                 ref.name,
             )
         try:
-            client.delete(ref.name, **self.where(ref))
+            self.hook.delete_operation(ref)
         except NotFound as exc:
             return self._not_found(ref, summary, str(exc))
         except Unimplemented as exc:

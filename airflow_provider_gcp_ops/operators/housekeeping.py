@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_gcp_ops.operators._common import OperationTaskMixin, seconds
+from airflow_provider_gcp_ops.operators._common import OperationTask, seconds
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -38,7 +38,7 @@ def _flag(value: object, what: str) -> bool:
     raise ValueError(f"{what} must be a boolean (or 'true'/'false'), got {value!r}")
 
 
-class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type: ignore[misc]
+class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: ignore[misc]
     """Cancel operations running too long and delete old records of finished ones, across locations of a service.
 
     For a scheduled "housekeeping" DAG. Per run:
@@ -133,7 +133,8 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         impersonation_chain: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        # cancel_on_kill: housekeeping owns no operation
+        super().__init__(gcp_conn_id=gcp_conn_id, impersonation_chain=impersonation_chain, **kwargs)
         if parents is not None and (project_id is not None or locations is not None):
             raise ValueError("pass either parents=[...] or project_id= with locations=[...], not both")
         if parents is None and not locations:
@@ -171,10 +172,6 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         self.page_size = page_size
         self.fail_on_errors = fail_on_errors
         self.max_examples = max_examples
-        self.gcp_conn_id = gcp_conn_id
-        self.impersonation_chain = impersonation_chain
-        self.cancel_on_kill = False  # housekeeping owns no operation
-        self._init_state()
 
     # -- execution -------------------------------------------------------------------------------------------
     def _collections(self) -> list[CollectionRef]:
@@ -183,7 +180,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
 
         project_id = None
         if self.parents is None:
-            project_id = self.project_id or self.hook().project_id
+            project_id = self.project_id or self.hook.project_id
             if not project_id:
                 raise ValueError(
                     f"{self.task_id}: no project: pass project_id= or parents=, or set the connection's "
@@ -231,7 +228,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
             self._run(
                 collections,
                 report,
-                settings=self.hook().get_settings(),
+                settings=self.hook.get_settings(),
                 now=now,
                 dry_run=dry_run,
                 can_cancel=spec.supports(Verb.CANCEL),
@@ -270,7 +267,7 @@ class OperationsHousekeepingOperator(OperationTaskMixin, BaseOperator):  # type:
         from airflow_provider_gcp_ops.operations.housekeeping import plan_housekeeping
 
         gate = asyncio.Semaphore(self.max_concurrency)
-        async with self.hook().async_client(settings) as client:
+        async with self.hook.async_client(settings) as client:
             listings = await asyncio.gather(*(self._list(client, gate, c, report) for c in collections))
             plan = plan_housekeeping(
                 (op for ops in listings for op in ops),

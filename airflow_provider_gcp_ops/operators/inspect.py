@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_gcp_ops.links.console import OperationLogsLink, TargetResourceLink
-from airflow_provider_gcp_ops.operators._common import OperationTaskMixin, result_summary
+from airflow_provider_gcp_ops.operators._common import OperationTask, result_summary
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -40,7 +40,7 @@ def list_entry(op: Operation) -> dict[str, Any]:
     return entry
 
 
-class GetOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[misc]
+class GetOperationOperator(OperationTask, BaseOperator):  # type: ignore[misc]
     """Read one long-running operation and return its summary (XCom ``return_value``). Changes nothing.
 
     The summary: ``name``, ``service``, ``api_version``, ``state`` (``running`` / ``succeeded`` / ``failed`` /
@@ -75,21 +75,19 @@ class GetOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[mi
         impersonation_chain: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        # cancel_on_kill: reading owns nothing
+        super().__init__(gcp_conn_id=gcp_conn_id, impersonation_chain=impersonation_chain, **kwargs)
         self.operation_name = operation_name
         self.service = service
         self.api_version = api_version
         self.include_metadata = include_metadata
         self.include_response = include_response
-        self.gcp_conn_id = gcp_conn_id
-        self.impersonation_chain = impersonation_chain
-        self.cancel_on_kill = False  # reading owns nothing
-        self._init_state()
 
     def execute(self, context: Context) -> dict[str, Any]:
         ref = self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
         self.remember(context, ref)
-        op = self.hook().get_conn().get(ref.name, **self.where(ref))
+        op = self.hook.get_operation(ref)
+        self.remember(context, ref, op)
         ended = op.end_time()
         result = result_summary(ref, op.summary(), end_time=ended.isoformat() if ended else None)
         for wanted, key, value in (
@@ -102,7 +100,7 @@ class GetOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[mi
         return result
 
 
-class ListOperationsOperator(OperationTaskMixin, BaseOperator):  # type: ignore[misc]
+class ListOperationsOperator(OperationTask, BaseOperator):  # type: ignore[misc]
     """List the operations under a parent and return their summaries (XCom ``return_value``, a list).
 
     At most ``max_results`` entries (default 100), so the XCom stays small; when there were more, a warning says
@@ -149,7 +147,7 @@ class ListOperationsOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
         impersonation_chain: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(gcp_conn_id=gcp_conn_id, impersonation_chain=impersonation_chain, **kwargs)
         for what, value in (("max_results", max_results), ("page_size", page_size)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise ValueError(f"{what} must be a non-negative integer or None, got {value!r}")
@@ -160,26 +158,18 @@ class ListOperationsOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
         self.page_size = page_size
         self.max_results = max_results
         self.return_partial_success = return_partial_success
-        self.gcp_conn_id = gcp_conn_id
-        self.impersonation_chain = impersonation_chain
-        self.cancel_on_kill = False
-        self._init_state()
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from airflow_provider_gcp_ops.operations.names import resolve_collection
 
         coll = resolve_collection(self.parent, service=self.service or None, api_version=self.api_version or None)
         cap = None if self.max_results is None else self.max_results + 1
-        pager = (
-            self.hook()
-            .get_conn()
-            .list(
-                coll,
-                filter=self.filter or None,
-                page_size=self.page_size,
-                return_partial_success=self.return_partial_success,
-                max_results=cap,
-            )
+        pager = self.hook.operation_pager(
+            coll,
+            filter=self.filter or None,
+            page_size=self.page_size,
+            return_partial_success=self.return_partial_success,
+            max_results=cap,
         )
         entries = [list_entry(op) for op in pager]
         if self.max_results is not None and len(entries) > self.max_results:

@@ -17,7 +17,8 @@ from airflow_provider_gcp_ops.operators._common import (
     DEFAULT_POLL_INTERVAL_S,
     XCOM_OPERATION_NAME,
     Deadline,
-    OperationTaskMixin,
+    OperationTask,
+    deadline_error,
     default_deferrable,
     describe_error,
     result_summary,
@@ -36,7 +37,7 @@ __all__ = ["MAX_RESPONSE_BYTES", "StartOperationOperator"]
 MAX_RESPONSE_BYTES = 32 * 1024
 
 
-class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[misc]
+class StartOperationOperator(OperationTask, BaseOperator):  # type: ignore[misc]
     """Start a Google Cloud long-running operation with a REST call, then wait until it is done.
 
     Example: a Dataproc Serverless batch::
@@ -130,7 +131,9 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
         include_response: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            gcp_conn_id=gcp_conn_id, impersonation_chain=impersonation_chain, cancel_on_kill=cancel_on_kill, **kwargs
+        )
         self.path = path
         self.service = service
         self.method = method.upper()
@@ -138,15 +141,11 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
         self.query = query
         self.request_id = request_id
         self.api_version = api_version
-        self.gcp_conn_id = gcp_conn_id
-        self.impersonation_chain = impersonation_chain
         self.wait_for_completion = wait_for_completion
         self.timeout = seconds(timeout, "timeout")
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = seconds(poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL_S
-        self.cancel_on_kill = cancel_on_kill
         self.include_response = include_response
-        self._init_state()
 
     # -- execution -------------------------------------------------------------------------------------------
     def _query(self) -> dict[str, Any]:
@@ -157,11 +156,9 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_gcp_ops.operations.errors import InvalidOperationNameError, OperationsError, WaitTimeout
-        from airflow_provider_gcp_ops.operations.methods import method_request, resolve_method, start_retry
 
         # Validate everything before any network call (the client validates again with its endpoint).
-        call = resolve_method(self.path, service=self.service, api_version=self.api_version)
-        method_request(
+        service, api_version = self.hook.check_start(
             self.method,
             self.path,
             service=self.service,
@@ -170,23 +167,23 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
             query=self._query(),
         )
         idempotent = bool(self.request_id) or self.method == "GET"
-        starter = self.hook(retry=start_retry(idempotent=idempotent)).get_conn()
         self.log.info(
             "Calling %s %s (%s)",
             self.method,
             self.path,
             "retried: requestId set" if idempotent else "not retried unless nothing reached the server",
         )
-        op = starter.start(
+        op = self.hook.start_operation(
             self.method,
             self.path,
-            service=call.service,
-            api_version=call.api_version,
+            service=service,
+            api_version=api_version,
             body=self.body,
             query=self._query(),
+            idempotent=idempotent,
         )
         try:
-            ref = self.resolve(op.name, service=call.service, api_version=call.api_version)
+            ref = self.resolve(op.name, service=service, api_version=api_version)
         except InvalidOperationNameError as exc:
             from airflow_provider_gcp_ops._compat import AirflowException
 
@@ -194,7 +191,7 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
                 f"{self.method} {self.path} returned an operation this provider cannot watch: {exc}"
             ) from exc
         context["ti"].xcom_push(key=XCOM_OPERATION_NAME, value=ref.name)
-        self.remember(context, ref)
+        self.remember(context, ref, op)
         self.log.info("Started operation %s", ref.name)
         if op.done or not self.wait_for_completion:
             return self._finish(ref, op.summary(), op) if op.done else result_summary(ref, op.summary())
@@ -208,15 +205,15 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
                 method_name="execute_complete",
                 timeout=self.defer_timeout(deadline),
             )
-        client = self.hook(self.poll_interval).get_conn()
         try:
             # Outages are ridden out until the deadline (the wait plan's rule, the same as the trigger's).
-            op = client.wait(ref.name, timeout=deadline.worker_remaining(), **self.where(ref))
+            op = self.hook.wait_for_operation(ref, timeout=deadline.worker_remaining())
         except WaitTimeout as exc:
             raise self._deadline_passed(ref, deadline, exc.operation.summary() if exc.operation else None) from None
         except OperationsError as exc:
             self.cancel_failed_wait(type(exc).__name__, ref)
             raise
+        self.remember(context, ref, op)
         return self._finish(ref, op.summary(), op)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -239,15 +236,11 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
     # -- outcomes --------------------------------------------------------------------------------------------
     def _deadline_passed(self, ref: OperationRef, deadline: Deadline, summary: Any) -> BaseException:
         """Cancel (once, when owned) and build the failure for a wait that reached the task's deadline."""
-        from airflow_provider_gcp_ops._compat import AirflowException, AirflowTaskTimeout
-
         if self.cancel_on_kill:
             self.cancel_once(f"the task's deadline passed ({deadline.describe()})", ref)
         message = f"Operation {ref.name} was still running at the task's deadline ({deadline.describe()})"
         message += "; a cancel was requested" if self.cancel_on_kill else "; left running (cancel_on_kill=False)"
-        if deadline.bound == "execution_timeout":
-            return AirflowTaskTimeout(message)
-        return AirflowException(message)
+        return deadline_error(deadline, message)
 
     def _finish(self, ref: OperationRef, summary: Mapping[str, Any], op: Operation | None) -> dict[str, Any]:
         from airflow_provider_gcp_ops._compat import AirflowException
@@ -265,7 +258,7 @@ class StartOperationOperator(OperationTaskMixin, BaseOperator):  # type: ignore[
     def _response(self, ref: OperationRef, op: Operation | None) -> dict[str, Any]:
         """The operation's response for XCom, fetched once more after a deferred wait (events carry no response)."""
         if op is None:
-            op = self.hook().get_conn().get(ref.name, **self.where(ref))
+            op = self.hook.get_operation(ref)
         response = dict(op.response) if op.response is not None else None
         size = len(json.dumps(response, separators=(",", ":"), default=str))
         if size > MAX_RESPONSE_BYTES:

@@ -10,8 +10,9 @@ from airflow.sdk.bases.sensor import PokeReturnValue
 
 from airflow_provider_gcp_ops.links.console import OperationLogsLink, TargetResourceLink
 from airflow_provider_gcp_ops.operators._common import (
-    OperationTaskMixin,
+    OperationTask,
     choice,
+    deadline_error,
     default_deferrable,
     describe_error,
     result_summary,
@@ -21,7 +22,6 @@ from airflow_provider_gcp_ops.operators._common import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
     from airflow_provider_gcp_ops.operations.names import OperationRef
 
 __all__ = ["TARGETS", "OperationSensor"]
@@ -29,7 +29,7 @@ __all__ = ["TARGETS", "OperationSensor"]
 TARGETS = ("done", "succeeded", "cancelled")
 
 
-class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[misc]
+class OperationSensor(OperationTask, BaseSensorOperator):  # type: ignore[misc]
     """Wait until a Google Cloud long-running operation reaches ``target``.
 
     ``target``: ``"succeeded"`` (default; done without error), ``"cancelled"`` (done with rpc code 1) or
@@ -81,18 +81,15 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
         cancel_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            gcp_conn_id=gcp_conn_id, impersonation_chain=impersonation_chain, cancel_on_kill=cancel_on_kill, **kwargs
+        )
         self.operation_name = operation_name
         self.service = service
         self.api_version = api_version
         self.target = choice(target, TARGETS, "target")
         self.fail_on_mismatch = fail_on_mismatch
-        self.gcp_conn_id = gcp_conn_id
-        self.impersonation_chain = impersonation_chain
         self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.cancel_on_kill = cancel_on_kill
-        self._init_state()
-        self._hook: GoogleOperationsHook | None = None
         self._last_poke_running = False
 
     # -- execution -------------------------------------------------------------------------------------------
@@ -140,19 +137,17 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
 
         self._last_poke_running = False
         ref = self._ref or self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
-        if self._hook is None:
-            self._hook = self.hook()
-        client = self._hook.get_conn()
         try:
-            op = client.get(ref.name, **self.where(ref))
+            op = self.hook.get_operation(ref)
         except OperationsError as exc:
-            if not client.retry.is_retryable(exc):
+            if not self.hook.is_transient(exc):
                 raise
             # An outage outlasting one call's retries: not a verdict. Poke again; the sensor's timeout is the
             # deadline (then the operation, state unknown, is cancelled when owned), as in any wait.
             self._last_poke_running = True
             self.log.warning("Could not poll operation %s (transient, will poke again): %s", ref.name, exc)
             return False
+        self.remember(context, ref, op)
         if not op.done:
             self._last_poke_running = True
             self.log.info("Operation %s is still running", ref.name)
@@ -161,7 +156,7 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: validate the event; a ``timeout`` event cancels (when owned) and fails."""
-        from airflow_provider_gcp_ops._compat import AirflowException, AirflowSensorTimeout, AirflowTaskTimeout
+        from airflow_provider_gcp_ops._compat import AirflowException
 
         expected = self.resolve(self.operation_name, service=self.service, api_version=self.api_version)
         parsed, ref = self.parse_event(event, expected)
@@ -172,9 +167,7 @@ class OperationSensor(OperationTaskMixin, BaseSensorOperator):  # type: ignore[m
             self._cancel_on_timeout(ref)
             deadline = task_deadline(context, timeout_s=self.timeout, execution_timeout=self.execution_timeout)
             message = f"Operation {ref.name} was still running at the sensor's deadline ({deadline.describe()})"
-            if deadline.bound == "execution_timeout":
-                raise AirflowTaskTimeout(message)
-            raise AirflowSensorTimeout(message)
+            raise deadline_error(deadline, message, sensor=True)
         self.cancel_failed_wait(f"{parsed.error_type} in the triggerer", ref)
         raise AirflowException(f"Waiting for operation {ref.name} failed: {parsed.error_type}: {parsed.message}")
 

@@ -47,7 +47,11 @@ def test_cancels_and_waits_until_cancelled(
     assert cancels(emu, op["name"]) == 1
     # Deferred means the trigger really ran (inline under dag.test) and produced the outcome.
     assert len(trigger_events) == (1 if deferrable else 0)
-    assert xcom(dr, "cancel", "gcp_operation") == {"name": op["name"], "service": "dataproc", "api_version": "v1"}
+    recorded = xcom(dr, "cancel", "gcp_operation")
+    # The task saw the metadata (its GET): the cluster it names is recorded for the "Target resource" link.
+    region = op["name"].rsplit("/operations/", 1)[0]
+    assert recorded.pop("target") == f"{region}/clusters/{op['metadata']['clusterName']}"
+    assert recorded == {"name": op["name"], "service": "dataproc", "api_version": "v1"}
 
 
 def test_accepts_a_full_resource_name_and_a_rest_url(gcp_ops_emulator_env: Any) -> None:

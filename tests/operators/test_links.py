@@ -128,6 +128,38 @@ def test_the_task_runner_stores_both_links_of_a_dataproc_operation(gcp_ops_emula
     assert target == f"{C}/dataproc/clusters/{cluster}/monitoring?region=europe-west1&project=link-proj"
 
 
+class _RecordsTheNameOnly(GetOperationOperator):
+    """A task that knows its operation but never saw it (as one killed before its first read)."""
+
+    def execute(self, context: Any) -> None:
+        self.remember(context, self.resolve(self.operation_name, service=self.service, api_version=None))
+
+
+@pytest.mark.usefixtures("airflow_db")
+@pytest.mark.parametrize("seen", [True, False], ids=["metadata-seen", "name-only"])
+def test_the_target_link_reads_the_operation_only_when_the_task_recorded_no_target(
+    gcp_ops_emulator_env: Any, seen: bool
+) -> None:
+    emu = gcp_ops_emulator_env
+    op = emu.admin.create_operation(service="dataproc", project="link-proj", location="europe-west1", done=True)
+    with DAG(f"links_dataproc_{seen}", schedule=None) as dag:
+        (GetOperationOperator if seen else _RecordsTheNameOnly)(
+            task_id="get", operation_name=op["name"], service="dataproc"
+        )
+    dr = run_dag(dag)
+    assert ti_state(dr, "get") == "success"
+    recorded = xcom(dr, "get", key="gcp_operation")
+    cluster = f"projects/link-proj/regions/europe-west1/clusters/{op['metadata']['clusterName']}"
+    assert recorded.get("target") == (cluster if seen else None)
+    # metadata seen: the task's own GET only; name only: no GET by the task, one by the link (the fallback)
+    assert emu.admin.stats()["requests"].get("get", 0) == 1
+    link = xcom(dr, "get", key="_link_TargetResourceLink")
+    assert (
+        link
+        == f"{C}/dataproc/clusters/{op['metadata']['clusterName']}/monitoring?region=europe-west1&project=link-proj"
+    )
+
+
 @pytest.mark.usefixtures("airflow_db")
 def test_a_failed_metadata_read_leaves_no_target_link_and_the_task_as_it_was(
     gcp_ops_emulator_env: Any, monkeypatch: pytest.MonkeyPatch

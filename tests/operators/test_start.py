@@ -298,3 +298,32 @@ def test_an_error_event_cancels_an_owned_operation_before_failing(
     with pytest.raises(AirflowException, match="Unauthenticated"):
         task.execute_complete({}, event=event)
     assert cancels(emu, op["name"]) == (1 if cancel_on_kill else 0)
+
+
+def test_one_hook_and_one_client_per_task_run(gcp_ops_emulator_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start, wait and the deadline's quick cancel (three call sites, three sets of bounds) share the task's one
+    hook, one client and one HTTP session; the "Target resource" link reads what the task recorded, no hook."""
+    from airflow_provider_gcp_ops.hooks.operations import GoogleOperationsHook
+    from airflow_provider_gcp_ops.operations.sync_client import OperationsClient
+
+    built: dict[str, int] = {"hook": 0, "client": 0, "session": 0}
+
+    def counting(cls: Any, method: str, key: str) -> None:
+        original = getattr(cls, method)
+
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            built[key] += 1
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, method, wrapper)
+
+    counting(GoogleOperationsHook, "__init__", "hook")
+    counting(OperationsClient, "__init__", "client")
+    counting(OperationsClient, "_make_session", "session")
+    emu = gcp_ops_emulator_env
+    dr = _run(_emulated(120), timeout=1.0)
+    assert ti_state(dr, "start") == "failed"
+    name = _started(emu)
+    assert cancels(emu, name) == 1  # the wait reached the deadline and the task cancelled through the same client
+    assert built == {"hook": 1, "client": 1, "session": 1}
+    assert xcom(dr, "start", "_link_TargetResourceLink").startswith("https://console.cloud.google.com/dataproc/")

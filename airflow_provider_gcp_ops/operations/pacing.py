@@ -11,13 +11,13 @@ is one token bucket for all the concurrent requests of one run, whose rate adapt
 - **On a second 429 within ``window`` seconds** the rate drops to ``decrease`` times the rate the server
   admitted over the last ``window`` (the best estimate of the quota), at most once per ``window``: the other
   429s of that window answer requests sent before the cut. With nothing admitted in the window, the rate halves.
-  A lone 429 changes nothing (its request is retried like any other): a run that met one stray refusal while it
-  sent little, listing pages one by one, is not held for long at that pace.
+  A lone 429 changes nothing (its request is retried like any other).
 - **On every admitted request** it grows additively: after a cut (and a ``window`` for the answers to requests
-  sent before it), by ``increase`` times the highest admitted rate seen so far, per second of requests. Above
-  that highest rate the step doubles with every further ``window`` without a 429 (at most doubling the rate per
-  window): near the quota the rate creeps up; after a cut it did not need (a 429 that was not the quota's, or
-  one met while the run sent little, listing pages one by one) it is back to full speed within seconds.
+  sent before it), by ``increase`` times the highest admitted rate seen so far, per second of requests; the step
+  doubles with every further ``window`` without a cut (at most doubling the rate per window). Near the quota the
+  rate creeps up, then probes faster; a cut it did not need (429s that were not the quota's, or met while the
+  run sent little, listing pages one by one, so that the admitted rate understated the quota) costs a few
+  seconds of that probing, not the rest of the run.
 - The rate stays within ``[min_rate, max_rate]``; a request never waits longer than the requests queued before
   it at ``min_rate``.
 

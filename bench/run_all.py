@@ -215,6 +215,16 @@ def rows_housekeeping(r: dict[str, Any]) -> list[Row]:
             verdict(ours["failures"] == 0),
         ),
     ]
+    capped = r.get("capped_run")
+    if capped:
+        out.append((
+            "housekeeping: the same with max_requests_per_second = the quota",
+            "-",
+            f"{capped['ops_per_s']:.0f} ops/s, {capped['rate_limited_429s']} x 429",
+            f"{capped['quota_bound_ops_per_s']:.0f} ops/s (quota-bound)",
+            f"{100 * capped['of_quota_bound']:.0f} % of it",
+            "info",
+        ))
     if quota:
         out.append((
             f"housekeeping {quota['ops']:,} ops under a {p['quota_rate_per_s']:g} req/s quota",

@@ -28,7 +28,7 @@ POLICY: dict[str, Any] = {
     "cancel_running_older_than": timedelta(hours=12),
     "delete_done_older_than": timedelta(days=7),
     "dry_run": "{{ params.dry_run }}",  # rendered as "True"/"False", which the operator accepts
-    "max_concurrency": 8,  # requests in flight; 429s are retried after the Retry-After Google sends
+    "max_concurrency": 8,  # requests in flight; all of them paced under the project's quota (429s)
     "max_actions": 1000,  # per task and run: the oldest first, the rest waits for tomorrow
 }
 

@@ -177,7 +177,7 @@ class OperationsApi:
             quota_wait = state.rate_limiter.take()
             if quota_wait > 0:  # over the quota: refused before anything else (and before any fault draw)
                 state.stats.rate_limited += 1
-                response = _quota_exceeded(route, specs[0], quota_wait)
+                response = _quota_exceeded(route, specs[0], None)
             else:
                 fault = state.faults.decide(route.verb.value, route.path)
             if fault is not None:
@@ -429,8 +429,10 @@ class OperationsApi:
                 return json_response(current.as_json(state.clock.now()))
 
 
-def _quota_exceeded(route: Route, spec: ServiceSpec, retry_after_s: float) -> Response:
-    """429 RESOURCE_EXHAUSTED as Google's quota errors: ErrorInfo RATE_LIMIT_EXCEEDED, RetryInfo, Retry-After."""
+def _quota_exceeded(route: Route, spec: ServiceSpec, retry_after_s: float | None) -> Response:
+    """429 RESOURCE_EXHAUSTED as Google's quota errors: ErrorInfo RATE_LIMIT_EXCEEDED; with ``retry_after_s``
+    (the injected fault's), also RetryInfo and Retry-After. Google's own rate-quota refusals name the quota and
+    say nothing of when to come back (the ErrorInfo examples of ``google/api/error_reason.proto``)."""
     host = spec.host
     project = _project_of(route.name)
     details = [
@@ -444,13 +446,15 @@ def _quota_exceeded(route: Route, spec: ServiceSpec, retry_after_s: float) -> Re
                 "consumer": f"projects/{project}",
             },
         ),
-        wire.retry_info(retry_after_s),
     ]
     message = (
         "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' "
         f"of service '{host}' for consumer 'projects/{project}'."
     )
-    headers = {"retry-after": wire.retry_after_header(retry_after_s)}
+    headers: dict[str, str] = {}
+    if retry_after_s is not None:
+        details.append(wire.retry_info(retry_after_s))
+        headers["retry-after"] = wire.retry_after_header(retry_after_s)
     return google_error(RpcCode.RESOURCE_EXHAUSTED, message, details, headers)
 
 

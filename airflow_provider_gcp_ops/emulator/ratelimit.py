@@ -1,8 +1,9 @@
 """A per-server request quota (``rate_limit_per_s``): a token bucket over every Google-route request.
 
-Off when the rate is 0 (the default). The bucket holds one second of quota (at least one request) and starts
-full; a request that finds it empty is answered 429 RESOURCE_EXHAUSTED with ``Retry-After`` (whole seconds,
-rounded up) and ``RetryInfo`` (exact) saying when the next token is due, as Google's quota errors do.
+Off when the rate is 0 (the default). The bucket holds one second of quota (at least one request), starts full
+and refills continuously; a request that finds it empty is answered 429 RESOURCE_EXHAUSTED with an ``ErrorInfo``
+of reason ``RATE_LIMIT_EXCEEDED`` naming the quota, and, as Google's rate-quota errors, neither ``Retry-After``
+nor ``RetryInfo``: the client decides when to come back.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from .errors import ConnectionFailed, OperationsError, RequestTimeout
 from .limits import ACCEPT_ENCODING, MAX_BODY_BYTES, READ_CHUNK, BodyDecoder
 from .model import Operation
 from .names import CollectionRef, OperationRef
+from .pacing import Pacer
 from .plans import Emit, Plan, Send, Sleep
 
 T = TypeVar("T")
@@ -34,7 +35,8 @@ class AsyncOperationsClient(ClientBase):
     By default it leases the running loop's shared session (see :mod:`.pool`); pass ``http_client`` (an
     ``aiohttp.ClientSession``) to use your own (then you close it). ``token_source`` overrides how requests are
     authorised; by default: the emulator's static token when an emulator is configured, else ``credentials``
-    (or ADC).
+    (or ADC). ``pacer`` (also settable as the attribute, e.g. on a client from the hook): every attempt waits for
+    its admission time and reports whether it was answered 429 (see :mod:`.pacing`); ``None``: unpaced.
     """
 
     def __init__(
@@ -44,12 +46,14 @@ class AsyncOperationsClient(ClientBase):
         token_source: AsyncTokenSource | None = None,
         http_client: aiohttp.ClientSession | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pacer: Pacer | None = None,
         **settings: Any,
     ) -> None:
         if "emulator_host" not in settings:
             settings["emulator_host"] = emulator_host_from_env()
         super().__init__(**settings)
         self._sleep = sleep
+        self.pacer = pacer
         self._credentials = credentials
         self._tokens = token_source
         self._own_http = None if http_client is None else pool.private(http_client)
@@ -167,7 +171,7 @@ class AsyncOperationsClient(ClientBase):
         attempt, started = 1, self.clock()
         while True:
             try:
-                status, headers, body = await self._transmit(send)
+                status, headers, body = await (self._transmit(send) if self.pacer is None else self._paced(send))
                 return send.parse(status, headers, body, send.request)
             except OperationsError as exc:
                 delay = self.retry_sleep(send, exc, attempt=attempt, started=started)
@@ -196,6 +200,18 @@ class AsyncOperationsClient(ClientBase):
             raise
         finally:
             CALL_DEADLINE.reset(token)
+        return response
+
+    async def _paced(self, send: Send[Any]) -> tuple[int, Mapping[str, str], bytes]:
+        """One attempt at the pacer's admission time; the pacer hears whether the quota admitted it."""
+        pacer = self.pacer
+        assert pacer is not None
+        now = self.clock()
+        at = pacer.reserve(now)
+        if at > now:
+            await self._sleep(at - now)
+        response = await self._transmit(send)  # a transport failure tells nothing about the quota
+        pacer.observe(self.clock(), throttled=response[0] == 429)
         return response
 
     async def _send_once(

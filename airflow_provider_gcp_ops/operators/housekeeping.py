@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from airflow_provider_gcp_ops.operations.housekeeping import PlannedAction, Report
     from airflow_provider_gcp_ops.operations.model import Operation
     from airflow_provider_gcp_ops.operations.names import CollectionRef
+    from airflow_provider_gcp_ops.operations.pacing import AdaptivePacer
 
 __all__ = ["MAX_CONCURRENCY", "OperationsHousekeepingOperator"]
 
@@ -53,9 +54,13 @@ class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: igno
        cancel): no request is sent for those. Oldest first, at most ``max_actions`` requests per run.
     3. **Act** (unless ``dry_run``): the planned cancels and deletes, at most ``max_concurrency`` requests in
        flight, on the async client (one shared connection pool; 429 / 503 are retried by the client's policy,
-       which waits at least what ``Retry-After`` / ``RetryInfo`` ask). One failing operation does not stop the
-       others: an operation gone meanwhile (NOT_FOUND) or one the server will not cancel (UNIMPLEMENTED, or
-       FAILED_PRECONDITION because it just finished) is skipped with a reason; anything else is an error.
+       which waits at least what ``Retry-After`` / ``RetryInfo`` ask). Every request of the run (listing pages
+       too) is paced by one adaptive token bucket (``operations/pacing.py``): after a 429 the run's rate drops
+       below what the quota admitted, then grows back slowly, so the run settles just under the quota instead
+       of every request backing off alone; never above ``max_requests_per_second``. One failing operation does
+       not stop the others: an operation gone meanwhile (NOT_FOUND) or one the server will not cancel
+       (UNIMPLEMENTED, or FAILED_PRECONDITION because it just finished) is skipped with a reason; anything else is
+       an error.
     4. **Report**: a JSON summary (XCom ``return_value``), also logged as a table. Then, when errors remain and
        ``fail_on_errors`` (default), the task fails, after having done everything else (the summary is pushed
        to ``return_value`` all the same, for a downstream task with ``trigger_rule="all_done"``).
@@ -67,7 +72,9 @@ class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: igno
     ``untouched``, ``planned`` (``{"cancel": n, "delete": n}``), ``cancelled``, ``deleted``,
     ``cancelled_examples``, ``deleted_examples``, ``skipped`` (``total``, ``by_reason``, ``examples`` per reason),
     ``errors`` (``total``, ``examples``: ``{"name", "action", "error"}``), ``unreachable``, ``truncated_parents``,
-    ``now``, ``duration_s``. Examples are the first ``max_examples`` names of each kind; counts are complete.
+    ``pacing`` (``max_requests_per_second``, ``admitted``, ``throttled_429``, ``rate_cuts``,
+    ``final_rate_per_s``), ``now``, ``duration_s``. Examples are the first ``max_examples`` names of each kind;
+    counts are complete.
 
     :param service: service key of the service table (``dataproc``, ``datafusion``, ``dialogflow``, ...). Templated.
     :param parents: operation collections to clean, e.g. ``["projects/p/regions/us-central1"]`` (``/operations``
@@ -88,6 +95,9 @@ class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: igno
         ``"false"`` accepted, so it can come from a DAG param). Kept as the attribute ``is_dry_run``
         (``BaseOperator.dry_run`` is a method).
     :param max_concurrency: most requests in flight at once (default 8, at most 64).
+    :param max_requests_per_second: the run's ceiling on requests per second, e.g. your project's quota for the
+        API's requests per minute divided by 60 (less what else uses it); the run adapts below it on 429s.
+        ``None`` (default): no ceiling, the run finds the quota from its 429s.
     :param max_actions: most cancel + delete requests per run (default 1000; the oldest go first); ``None``: no cap.
     :param max_listed: most operations listed per parent (default 10,000); a parent that has more is named in
         ``truncated_parents``. ``None``: no cap.
@@ -124,6 +134,7 @@ class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: igno
         delete_states: Sequence[str] = ("succeeded", "failed", "cancelled"),
         dry_run: bool | str = False,
         max_concurrency: int = 8,
+        max_requests_per_second: float | None = None,
         max_actions: int | None = 1000,
         max_listed: int | None = 10_000,
         page_size: int | None = None,
@@ -164,6 +175,9 @@ class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: igno
         if not 1 <= max_concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"max_concurrency must be between 1 and {MAX_CONCURRENCY}, got {max_concurrency}")
         self.max_concurrency = max_concurrency
+        from airflow_provider_gcp_ops.operations.pacing import checked_rate
+
+        self.max_requests_per_second = checked_rate(max_requests_per_second)
         for what, value in (("max_actions", max_actions), ("max_listed", max_listed), ("page_size", page_size)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise ValueError(f"{what} must be a non-negative integer or None, got {value!r}")
@@ -199,6 +213,7 @@ class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: igno
 
         from airflow_provider_gcp_ops._compat import AirflowException
         from airflow_provider_gcp_ops.operations.housekeeping import Report, format_table
+        from airflow_provider_gcp_ops.operations.pacing import AdaptivePacer
         from airflow_provider_gcp_ops.operations.services import Verb, get_service
 
         dry_run = _flag(self.is_dry_run, "dry_run")
@@ -215,6 +230,7 @@ class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: igno
             max_examples=self.max_examples,
         )
         now = datetime.now(timezone.utc)
+        pacer = AdaptivePacer(max_rate=self.max_requests_per_second)
         started = time.monotonic()
         self.log.info(
             "Housekeeping %s under %d parent(s)%s: %s",
@@ -229,13 +245,16 @@ class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: igno
                 collections,
                 report,
                 settings=self.hook.get_settings(),
+                pacer=pacer,
                 now=now,
                 dry_run=dry_run,
                 can_cancel=spec.supports(Verb.CANCEL),
                 can_delete=spec.supports(Verb.DELETE),
             )
         )
-        summary = report.summary(now=now.isoformat(), duration_s=round(time.monotonic() - started, 3))
+        summary = report.summary(
+            pacing=pacer.summary(), now=now.isoformat(), duration_s=round(time.monotonic() - started, 3)
+        )
         title = f"Operations housekeeping: {spec.title}{' (dry run)' if dry_run else ''}"
         self.log.info("\n%s", format_table(title, report.table_rows()))
         for error in report.errors:
@@ -257,6 +276,7 @@ class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: igno
         report: Report,
         *,
         settings: ConnectionSettings,
+        pacer: AdaptivePacer,
         now: datetime,
         dry_run: bool,
         can_cancel: bool,
@@ -268,6 +288,7 @@ class OperationsHousekeepingOperator(OperationTask, BaseOperator):  # type: igno
 
         gate = asyncio.Semaphore(self.max_concurrency)
         async with self.hook.async_client(settings) as client:
+            client.pacer = pacer  # one bucket for every request of this run: listing pages, cancels, deletes
             listings = await asyncio.gather(*(self._list(client, gate, c, report) for c in collections))
             plan = plan_housekeeping(
                 (op for ops in listings for op in ops),

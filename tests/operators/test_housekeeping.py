@@ -101,6 +101,53 @@ def test_two_thousand_operations_across_pages_under_faults_with_bounded_concurre
     assert all(_fate(emu, n) == (False, True) for n in old_done[:20])
 
 
+def test_under_a_request_quota_the_run_paces_itself_and_loses_nothing(gcp_ops_emulator_env: Any) -> None:
+    """The emulator's quota answers 429 as Google's does (no Retry-After): every action still done, and the
+    summary's pacing counts are the emulator's own."""
+    emu = gcp_ops_emulator_env
+    old_done = _seed(emu, 200, service="dataproc", done=True, created_ago_s=30 * DAY)
+    emu.admin.configure(latency_s=0.01, rate_limit_per_s=60)
+
+    dr = _run(service="dataproc", parents=["projects/demo-project/regions/us-central1"], max_concurrency=32)
+
+    assert ti_state(dr, "hk") == "success"
+    summary = xcom(dr, "hk")
+    assert (summary["deleted"], summary["errors"]["total"], summary["skipped"]["total"]) == (200, 0, 0)
+    stats = emu.admin.stats()
+    assert stats["rate_limited"] > 0  # the quota bit (the first burst finds it)
+    assert stats["operations_deleted"] == 200
+    pacing = summary["pacing"]  # the pacer heard every answer the emulator gave
+    assert pacing["throttled_429"] == stats["rate_limited"]
+    assert pacing["admitted"] == stats["requests_total"] - stats["rate_limited"]
+    assert pacing["rate_cuts"] >= 1 and pacing["final_rate_per_s"] < 60
+    assert pacing["max_requests_per_second"] is None
+    assert all(_fate(emu, n) == (False, True) for n in old_done[:10])
+
+
+def test_a_ceiling_under_the_quota_meets_no_429(gcp_ops_emulator_env: Any) -> None:
+    emu = gcp_ops_emulator_env
+    _seed(emu, 60, service="dataproc", done=True, created_ago_s=30 * DAY)
+    emu.admin.configure(rate_limit_per_s=40)
+
+    dr = _run(
+        service="dataproc",
+        parents=["projects/demo-project/regions/us-central1"],
+        max_concurrency=32,
+        max_requests_per_second=30,
+    )
+
+    summary = xcom(dr, "hk")
+    assert (summary["deleted"], summary["errors"]["total"]) == (60, 0)
+    assert emu.admin.stats()["rate_limited"] == 0
+    assert summary["pacing"] == {
+        "max_requests_per_second": 30.0,
+        "admitted": 61,  # one list page, sixty deletes
+        "throttled_429": 0,
+        "rate_cuts": 0,
+        "final_rate_per_s": 30.0,
+    }
+
+
 def test_dry_run_changes_nothing(gcp_ops_emulator_env: Any) -> None:
     emu = gcp_ops_emulator_env
     _seed(emu, 150, service="dataproc", duration_s=10 * DAY, created_ago_s=DAY)
@@ -210,6 +257,8 @@ def test_races_and_per_operation_refusals_are_skips(gcp_ops_emulator_env: Any) -
         ({"parents": ["projects/p/regions/r"], "max_concurrency": 65}, "max_concurrency"),
         ({"parents": ["projects/p/regions/r"], "delete_states": ["running"]}, "delete_states"),
         ({"parents": ["projects/p/regions/r"], "cancel_running_older_than": -1}, "non-negative"),
+        ({"parents": ["projects/p/regions/r"], "max_requests_per_second": 0}, "max_requests_per_second"),
+        ({"parents": ["projects/p/regions/r"], "max_requests_per_second": "600"}, "max_requests_per_second"),
     ],
 )
 def test_parameters_are_validated_when_the_dag_is_built(kwargs: dict[str, Any], match: str) -> None:

@@ -34,6 +34,7 @@ from airflow_provider_gcp_ops.hooks.credentials import (
 
 if TYPE_CHECKING:
     from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
+    from airflow_provider_gcp_ops.operations.auth import AsyncTokenSource
     from airflow_provider_gcp_ops.operations.client_base import Timeouts
     from airflow_provider_gcp_ops.operations.model import Operation
     from airflow_provider_gcp_ops.operations.polling import PollSchedule
@@ -96,6 +97,15 @@ class GoogleOperationsHook(BaseHook):
         return self._settings_from(conn.extra_dejson)
 
     async def aget_settings(self) -> ConnectionSettings:
+        """The connection's settings, looked up at most once per connection and impersonation chain every
+        ``loop_shared.CONNECTION_TTL_S`` seconds on this event loop (single flight; see :mod:`.loop_shared`)."""
+        from airflow_provider_gcp_ops.hooks import loop_shared
+
+        key = (self.gcp_conn_id, loop_shared.chain_key(self.impersonation_chain))
+        settings: ConnectionSettings = await loop_shared.on_this_loop().settings.get(key, self._alookup_settings)
+        return settings
+
+    async def _alookup_settings(self) -> ConnectionSettings:
         try:
             conn = await self.aget_connection(self.gcp_conn_id)
         except AirflowNotFoundException:
@@ -201,9 +211,28 @@ class GoogleOperationsHook(BaseHook):
         if settings is None:
             settings = await self.aget_settings()
         options = self._client_settings(settings)
-        credentials = await asyncio.to_thread(self._credentials, settings, options)
-        async with AsyncOperationsClient(credentials=credentials, **options) as client:
+        tokens = await self._atoken_source(settings, options)
+        async with AsyncOperationsClient(token_source=tokens, **options) as client:
             yield client
+
+    async def _atoken_source(self, settings: ConnectionSettings, options: dict[str, Any]) -> AsyncTokenSource | None:
+        """The token source every client of this identity on this loop shares (built once, off the loop): one
+        credentials object, one token, one refresh. ``None``: the emulator's static token."""
+        from airflow_provider_gcp_ops.hooks import loop_shared
+        from airflow_provider_gcp_ops.operations.auth import CredentialsTokenSource
+
+        emulator = options["emulator_host"]
+        key = (self.gcp_conn_id, loop_shared.identity_fingerprint(settings, emulator))
+
+        def build() -> AsyncTokenSource | None:
+            credentials = self._credentials(settings, options)
+            return None if credentials is None else CredentialsTokenSource(credentials)
+
+        async def build_off_loop() -> AsyncTokenSource | None:
+            return await asyncio.to_thread(build)
+
+        tokens: AsyncTokenSource | None = await loop_shared.on_this_loop().tokens.get(key, build_off_loop)
+        return tokens
 
     async def aget_operation(
         self, name: str, *, service: str | None = None, api_version: str | None = None

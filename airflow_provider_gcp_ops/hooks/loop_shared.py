@@ -98,6 +98,22 @@ class SharedTable(Generic[T]):
 class LoopShared:
     settings: SharedTable[Any] = dataclasses.field(default_factory=lambda: SharedTable(CONNECTION_TTL_S))
     tokens: SharedTable[Any] = dataclasses.field(default_factory=lambda: SharedTable(CREDENTIALS_MAX_AGE_S))
+    # id(settings) -> (settings, emulator host, fingerprint): the settings objects come from ``settings`` (one
+    # per connection and TTL), so a start hashes nothing; holding the object keeps its id from being reused.
+    _fingerprints: dict[int, tuple[Any, str | None, str]] = dataclasses.field(default_factory=dict)
+
+    def fingerprint(self, settings: Any, emulator_host: str | None) -> str:
+        known = self._fingerprints.get(id(settings))
+        if known is not None and known[0] is settings and known[1] == emulator_host:
+            return known[2]
+        if len(self._fingerprints) >= _MAX_FINGERPRINTS:
+            self._fingerprints.clear()
+        value = identity_fingerprint(settings, emulator_host)
+        self._fingerprints[id(settings)] = (settings, emulator_host, value)
+        return value
+
+
+_MAX_FINGERPRINTS = 256
 
 
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopShared] = weakref.WeakKeyDictionary()

@@ -100,7 +100,7 @@ class LoopShared:
     tokens: SharedTable[Any] = dataclasses.field(default_factory=lambda: SharedTable(CREDENTIALS_MAX_AGE_S))
     # id(settings) -> (settings, emulator host, fingerprint): the settings objects come from ``settings`` (one
     # per connection and TTL), so a start hashes nothing; holding the object keeps its id from being reused.
-    _fingerprints: dict[int, tuple[Any, str | None, str]] = dataclasses.field(default_factory=dict)
+    _fingerprints: dict[int, tuple[Any, str | None, str]] = dataclasses.field(default_factory=dict, repr=False)
 
     def fingerprint(self, settings: Any, emulator_host: str | None) -> str:
         known = self._fingerprints.get(id(settings))

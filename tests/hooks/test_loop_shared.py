@@ -149,6 +149,14 @@ async def test_n_triggers_of_one_key_make_one_token_request(
     monkeypatch.setenv("GCP_OPERATIONS_EMULATOR_HOST", gcp_ops_emulator.host)
     _json_conn(monkeypatch, "google_cloud_default", {"keyfile_dict": service_account_key(gcp_ops_emulator.url)})
     ops = [gcp_ops_emulator.admin.create_operation(service="dataproc", duration_s=0.3) for _ in range(50)]
+    builds: list[int] = []  # credentials built (each in a worker thread): once, not once per trigger
+    real_build = GoogleOperationsHook._credentials
+
+    def counting_build(settings: Any, options: dict[str, Any]) -> Any:
+        builds.append(1)
+        return real_build(settings, options)
+
+    monkeypatch.setattr(GoogleOperationsHook, "_credentials", staticmethod(counting_build))
 
     async def run(name: str) -> OperationEvent:
         trigger = OperationTrigger(
@@ -162,4 +170,5 @@ async def test_n_triggers_of_one_key_make_one_token_request(
     assert [(e.status, e.state) for e in events] == [("done", "succeeded")] * 50
     stats = gcp_ops_emulator.admin.stats()["requests"]
     assert stats["token"] == 1
+    assert builds == [1]
     assert stats["get"] >= 50

@@ -241,15 +241,21 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.pauses: list[tuple[int, float]] = []
+        self.full: list[tuple[float, float, int]] = []  # (seconds since enter, pause s, objects collected)
         self._t = 0.0
+        self._t0 = time.perf_counter()
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._t = time.perf_counter()
         else:
-            self.pauses.append((int(info.get("generation", -1)), time.perf_counter() - self._t))
+            generation = int(info.get("generation", -1))
+            self.pauses.append((generation, time.perf_counter() - self._t))
+            if generation == 2:
+                self.full.append((self._t - self._t0, self.pauses[-1][1], int(info.get("collected", 0))))
 
     def __enter__(self) -> GcPauses:
+        self._t0 = time.perf_counter()
         gc.callbacks.append(self._callback)
         return self
 
@@ -263,6 +269,8 @@ class GcPauses:
             "full_collections": sum(1 for g, _ in self.pauses if g == 2),
             "total_ms": round(1000 * sum(p for _, p in self.pauses), 1),
             "max_ms": round(1000 * longest, 1),
+            # When each full pass came (s into the window), how long it took (ms), what it freed (objects).
+            "full": [[round(at, 2), round(1000 * pause, 1), collected] for at, pause, collected in self.full],
         }
 
 

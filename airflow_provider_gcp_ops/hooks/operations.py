@@ -34,6 +34,7 @@ from airflow_provider_gcp_ops.hooks.credentials import (
 
 if TYPE_CHECKING:
     from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
+    from airflow_provider_gcp_ops.operations.auth import AsyncTokenSource
     from airflow_provider_gcp_ops.operations.client_base import Timeouts
     from airflow_provider_gcp_ops.operations.model import Operation
     from airflow_provider_gcp_ops.operations.names import CollectionRef, OperationRef
@@ -97,6 +98,15 @@ class GoogleOperationsHook(BaseHook):
         return self._settings_from(conn.extra_dejson)
 
     async def aget_settings(self) -> ConnectionSettings:
+        """The connection's settings, looked up at most once per connection and impersonation chain every
+        ``loop_shared.CONNECTION_TTL_S`` seconds on this event loop (single flight; see :mod:`.loop_shared`)."""
+        from airflow_provider_gcp_ops.hooks import loop_shared
+
+        key = (self.gcp_conn_id, loop_shared.chain_key(self.impersonation_chain))
+        settings: ConnectionSettings = await loop_shared.on_this_loop().settings.get(key, self._alookup_settings)
+        return settings
+
+    async def _alookup_settings(self) -> ConnectionSettings:
         try:
             conn = await self.aget_connection(self.gcp_conn_id)
         except AirflowNotFoundException:
@@ -288,14 +298,39 @@ class GoogleOperationsHook(BaseHook):
         Airflow 3.1 (the task's comms have no ``asend``: the look-up ends in "isn't defined"), and on 3.3.1 it can
         raise ``DeadlockImminentError`` (apache/airflow#71891). The triggerer's comms have neither problem.
         """
+        async with await self.aclient(settings) as client:
+            yield client
+
+    async def aclient(self, settings: ConnectionSettings | None = None) -> AsyncOperationsClient:
+        """:meth:`async_client`'s client, not yet entered (``async with await hook.aclient() as client``). The
+        client keeps no reference to the hook: a waiting trigger keeps neither alive (fewer objects for each
+        full garbage collection to walk)."""
         from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
 
         if settings is None:
             settings = await self.aget_settings()
         options = self._client_settings(settings)
-        credentials = await asyncio.to_thread(self._credentials, settings, options)
-        async with AsyncOperationsClient(credentials=credentials, **options) as client:
-            yield client
+        tokens = await self._atoken_source(settings, options)
+        return AsyncOperationsClient(token_source=tokens, **options)
+
+    async def _atoken_source(self, settings: ConnectionSettings, options: dict[str, Any]) -> AsyncTokenSource | None:
+        """The token source every client of this identity on this loop shares (built once, off the loop): one
+        credentials object, one token, one refresh. ``None``: the emulator's static token."""
+        from airflow_provider_gcp_ops.hooks import loop_shared
+        from airflow_provider_gcp_ops.operations.auth import CredentialsTokenSource
+
+        shared = loop_shared.on_this_loop()
+        key = (self.gcp_conn_id, shared.fingerprint(settings, options["emulator_host"]))
+
+        def build() -> AsyncTokenSource | None:
+            credentials = self._credentials(settings, options)
+            return None if credentials is None else CredentialsTokenSource(credentials)
+
+        async def build_off_loop() -> AsyncTokenSource | None:
+            return await asyncio.to_thread(build)
+
+        tokens: AsyncTokenSource | None = await shared.tokens.get(key, build_off_loop)
+        return tokens
 
     async def aget_operation(
         self, name: str, *, service: str | None = None, api_version: str | None = None

@@ -78,6 +78,8 @@ def _fail(value: object, problem: str, what: str = "operation name") -> InvalidO
 
 def _bad_char(text: str) -> str | None:
     """The problem with the first forbidden character of ``text``, or ``None``."""
+    if text.isascii() and text.isprintable() and " " not in text and "\\" not in text:
+        return None  # the common case at C speed: printable ASCII has no C* or Z* character but the space
     for ch in text:
         if ch == "\\":
             return "contains a backslash"

@@ -102,7 +102,8 @@ def wait_plan(
     server_wait = use_server_wait and ref.supports(Verb.WAIT)
     outage = _Outage(now, deadline, transient, max_outage_s)
     op: Operation | None = None
-    request, read_timeout, polls = get_request(ref), None, 0
+    get = get_request(ref)  # immutable: one for every poll
+    request, read_timeout, polls = get, None, 0
     while True:
         try:
             op = yield Send(request, parse_operation, deadline=deadline, read_timeout=read_timeout)
@@ -110,7 +111,7 @@ def wait_plan(
             outage.failed(exc, op, ref)
             yield Sleep(outage.pause(schedule.next_delay(polls_so_far=polls, age_s=now() - started)))
             polls += 1
-            request, read_timeout = get_request(ref), None
+            request, read_timeout = get, None
             continue
         outage.ended()
         if op.done:
@@ -127,7 +128,7 @@ def wait_plan(
                 delay = min(delay, remaining)
             yield Sleep(delay)
             polls += 1
-            request, read_timeout = get_request(ref), None
+            request, read_timeout = get, None
 
 
 class _Outage:

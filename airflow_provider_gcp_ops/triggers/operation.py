@@ -17,7 +17,9 @@ Kill paths (Airflow itself never calls an operator's ``on_kill`` while the task 
   ``deadline`` (epoch seconds); at it we yield a ``timeout`` event, and ``execute_complete`` cancels and fails.
 
 Never a blocking call on the event loop: HTTP through the shared async pool, connection lookup with
-``aget_connection``, credentials built in a worker thread, the task-state lookup in a worker thread.
+``aget_connection``, credentials built in a worker thread, the task-state lookup in a worker thread. The triggers
+of one connection on the loop share the look-up (once per TTL) and the credentials (one token, one refresh):
+see :mod:`airflow_provider_gcp_ops.hooks.loop_shared`.
 """
 
 from __future__ import annotations
@@ -145,8 +147,10 @@ class OperationTrigger(BaseTrigger):
 
     async def _watch(self) -> OperationEvent:
         mono_deadline = None if self.deadline is None else time.monotonic() + (self.deadline - time.time())
-        hook = self._hook(poll=PollSchedule(initial=self.poll_interval, maximum=max(self.poll_interval, self.poll_max)))
-        async with hook.async_client() as client:
+        schedule = PollSchedule(initial=self.poll_interval, maximum=max(self.poll_interval, self.poll_max))
+        # The client alone, not the hook nor a context-manager generator: what a waiting trigger keeps alive is
+        # walked by every full garbage collection, thousands of times over in a triggerer.
+        async with await self._hook(poll=schedule).aclient() as client:
             try:
                 # No server-side :wait here: thousands of triggers holding a connection each would starve the
                 # shared pool. Short GETs on a growing schedule instead. Outages are ridden out by the wait plan

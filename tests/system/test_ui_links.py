@@ -52,8 +52,17 @@ def _expected(emu: EmulatorServer, operation: str) -> dict[str, str]:
 
 
 def test_the_rest_api_lists_both_links(api: Api, finished: dict[str, str], system_emulator: EmulatorServer) -> None:
-    links = api.call("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{finished['run_id']}/taskInstances/{TASK_ID}/links")
-    assert links["extra_links"] == _expected(system_emulator, finished["operation"])
+    # The task runner reports the terminal state first and stores the links' XComs after it (``run()`` then
+    # ``finalize()`` in airflow/sdk/execution_time/task_runner.py): a link read right after "success" may not be
+    # there yet, so wait until both are stored, then compare.
+    path = f"/api/v2/dags/{DAG_ID}/dagRuns/{finished['run_id']}/taskInstances/{TASK_ID}/links"
+
+    def both_links() -> Any:
+        links = api.call("GET", path)["extra_links"]
+        return links if len(links) == 2 and all(links.values()) else None
+
+    links = wait_for("both extra links stored", both_links, timeout=60, interval=0.5)
+    assert links == _expected(system_emulator, finished["operation"])
 
 
 @pytest.mark.skipif(

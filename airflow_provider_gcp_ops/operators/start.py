@@ -190,8 +190,8 @@ class StartOperationOperator(OperationTask, BaseOperator):  # type: ignore[misc]
             raise AirflowException(
                 f"{self.method} {self.path} returned an operation this provider cannot watch: {exc}"
             ) from exc
+        self.remember(context, ref, op)  # first: from here on_kill knows what to cancel (each push is a round trip)
         context["ti"].xcom_push(key=XCOM_OPERATION_NAME, value=ref.name)
-        self.remember(context, ref, op)
         self.log.info("Started operation %s", ref.name)
         if op.done or not self.wait_for_completion:
             return self._finish(ref, op.summary(), op) if op.done else result_summary(ref, op.summary())

@@ -43,8 +43,12 @@ def test_worker_sigkilled_retry_reattaches_and_no_retry_is_failed_with_the_backs
         api.wait_state(dag_id, run_id, task, {"running"}, timeout=300)
     first = {task: operation_name(api, dag_id, run_id, task) for task in tasks}
     for task in tasks:  # the operator is in its wait loop on the worker
+        # The emulator counts an operation from its first GET; the task pushes its name before that GET (and the
+        # operation's XCom for the links in between), so a name without a count yet is "not polling yet".
         wait_for(
-            f"{task} polling", lambda task=task: emu.admin.stats()["operations"][first[task]].get("get"), timeout=60
+            f"{task} polling",
+            lambda task=task: emu.admin.stats()["operations"].get(first[task], {}).get("get"),
+            timeout=60,
         )
         pid = api.task_instance(dag_id, run_id, task).get("pid")
         assert pid in dep.pids_of(LOST_WORKER), f"{task} runs in pid {pid}, not under {LOST_WORKER}"

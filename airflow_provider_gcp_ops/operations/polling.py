@@ -1,6 +1,6 @@
 """When to poll an operation next: a pure function of how many polls were made and how old the operation is.
 
-The schedule (issue 7) is google-api-core's for young operations and proportional to age for old ones::
+The schedule is google-api-core's for young operations and proportional to age for old ones::
 
     delay = clamp(max(min(initial * multiplier**polls, early_maximum), age_factor * age), initial, maximum)
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from . import pool
+from . import grid_sleep, pool
 from .auth import AsyncTokenSource, CredentialsTokenSource, StaticTokenSource, raise_auth_error
 from .client_base import MIN_READ_TIMEOUT_S, ClientBase, emulator_host_from_env, user_agent
 from .deadline import CALL_DEADLINE
@@ -124,7 +124,11 @@ class AsyncOperationsClient(ClientBase):
             action = next(plan)
             while True:
                 if isinstance(action, Sleep):  # awaited here, not in _perform: one frame fewer while waiting
-                    await self._sleep(action.seconds)
+                    if action.until is not None and self._sleep is asyncio.sleep and self.clock is time.monotonic:
+                        # On a wake grid: one timer for every wait on this loop that wakes at that instant.
+                        await grid_sleep.sleep_until(action.until, action.seconds)
+                    else:
+                        await self._sleep(action.seconds)
                     action = plan.send(None)
                     continue
                 if isinstance(action, Emit):

@@ -33,7 +33,14 @@ USER_AGENT = "airflow-provider-gcp-ops"
 
 def user_agent() -> str:
     """``airflow-provider-gcp-ops (pid N)``: which process sent a request (a triggerer, a worker's task)."""
-    return f"{USER_AGENT} (pid {os.getpid()})"
+    pid = os.getpid()
+    known = _USER_AGENTS.get(pid)
+    if known is None:  # once per process (a forked child has its own pid): not formatted on every request
+        known = _USER_AGENTS[pid] = f"{USER_AGENT} (pid {pid})"
+    return known
+
+
+_USER_AGENTS: dict[int, str] = {}
 
 
 # The shortest read timeout we will use when a deadline is close: below it a request cannot complete anyway.
@@ -178,12 +185,14 @@ class ClientBase:
         deadline: float | None = None,
         use_server_wait: bool = True,
         max_outage_s: float | None = DEFAULT_MAX_OUTAGE_S,
+        wake_grid_s: float | None = None,
         **kw: Any,
     ) -> Plan[Operation]:
         """``timeout`` (seconds from now) or ``deadline`` (monotonic, as from ``clock``): the earlier wins.
 
         Transient errors (this client's retry policy decides which) are ridden out until the deadline, or without
-        one for ``max_outage_s`` in a row (see :func:`.plans.wait_plan`).
+        one for ``max_outage_s`` in a row (see :func:`.plans.wait_plan`). ``wake_grid_s``: sleeps between polls
+        end on a multiple of it, later by less than it and 1 % (see :func:`.plans.on_grid`).
         """
         ref = self.operation_ref(name, **kw)
         return wait_plan(
@@ -195,6 +204,7 @@ class ClientBase:
             use_server_wait=use_server_wait,
             transient=self.retry.is_retryable,
             max_outage_s=max_outage_s,
+            wake_grid_s=wake_grid_s,
         )
 
     def list_plan(

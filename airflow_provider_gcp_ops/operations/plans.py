@@ -13,8 +13,10 @@ not catch it lets it propagate. The plan's return value is the flow's result.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from .core import (
@@ -50,7 +52,11 @@ class Send(Generic[T]):
 
 @dataclass(frozen=True)
 class Sleep:
+    """Sleep ``seconds``. ``until``: the sleep ends on a wake grid, at this instant of the plan's clock (every
+    sleep ending on it ends at the same instant: a driver may wake them together, see :func:`on_grid`)."""
+
     seconds: float
+    until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ def wait_plan(
     use_server_wait: bool = True,
     transient: Callable[[BaseException], bool] | None = None,
     max_outage_s: float | None = DEFAULT_MAX_OUTAGE_S,
+    wake_grid_s: float | None = None,
 ) -> Plan[Operation]:
     """Poll ``ref`` until it is done or ``deadline`` (monotonic) passes, then raise :class:`WaitTimeout`.
 
@@ -97,21 +104,30 @@ def wait_plan(
     the deadline (then :class:`WaitTimeout`, as for any deadline); without a deadline for at most ``max_outage_s``
     in a row (then the error is raised). A successful poll ends the outage: its clock starts again at the next
     failure. ``transient=None``: the first failed poll ends the wait.
+
+    ``wake_grid_s`` (the triggerer's many waits in one loop): each sleep between polls is stretched so that it
+    ends on a multiple of ``wake_grid_s`` on the ``now`` clock (longer by less than ``wake_grid_s`` and less than
+    1 % of it; never shortened, never past the deadline), so waits polling at nearby times wake together (see
+    :func:`on_grid`).
     """
     started = now()
     server_wait = use_server_wait and ref.supports(Verb.WAIT)
     outage = _Outage(now, deadline, transient, max_outage_s)
     op: Operation | None = None
-    get = get_request(ref)  # immutable: one for every poll
-    request, read_timeout, polls = get, None, 0
+    # Immutable, so one for every GET poll: a waiting trigger allocates as little per poll as it can.
+    get = Send(get_request(ref), _LastOperation(), deadline=deadline)
+    action, polls = get, 0
+    aged: Operation | None = None  # the operation whose start time ``start`` is (a body seen again: the same)
+    start: datetime | None = None
     while True:
         try:
-            op = yield Send(request, parse_operation, deadline=deadline, read_timeout=read_timeout)
+            op = yield action
         except OperationsError as exc:
             outage.failed(exc, op, ref)
-            yield Sleep(outage.pause(schedule.next_delay(polls_so_far=polls, age_s=now() - started)))
+            pause = outage.pause(schedule.next_delay(polls_so_far=polls, age_s=now() - started))
+            yield on_grid(pause, now(), wake_grid_s, deadline)
             polls += 1
-            request, read_timeout = get, None
+            action = get
             continue
         outage.ended()
         if op.done:
@@ -121,14 +137,18 @@ def wait_plan(
             raise WaitTimeout(f"operation {ref.name!r} was still running at the wait deadline", operation=op)
         if server_wait:
             hold = SERVER_WAIT_HOLD_S if remaining is None else max(0.0, min(SERVER_WAIT_HOLD_S, remaining))
-            request, read_timeout = wait_request(ref, hold), hold + SERVER_WAIT_GRACE_S
+            action = Send(
+                wait_request(ref, hold), parse_operation, deadline=deadline, read_timeout=hold + SERVER_WAIT_GRACE_S
+            )
         else:
-            delay = schedule.next_delay(polls_so_far=polls, age_s=_age(op, started, now, wall_now))
+            if op is not aged:
+                aged, start = op, op.start_time()
+            delay = schedule.next_delay(polls_so_far=polls, age_s=_age(start, started, now, wall_now))
             if remaining is not None:
                 delay = min(delay, remaining)
-            yield Sleep(delay)
+            yield on_grid(delay, now(), wake_grid_s, deadline)
             polls += 1
-            request, read_timeout = get, None
+            action = get
 
 
 class _Outage:
@@ -166,8 +186,53 @@ class _Outage:
         return pause_s
 
 
-def _age(op: Operation, started: float, now: Callable[[], float], wall_now: Callable[[], float] | None) -> float:
-    start = op.start_time()
+# A sleep stretched onto a wake grid grows by less than this share of itself (and less than the grid).
+GRID_STRETCH_MAX = 0.01
+
+
+def on_grid(delay: float, now: float, grid: float | None, deadline: float | None) -> Sleep:
+    """A sleep of ``delay`` stretched to end on the next multiple of ``grid`` (``None``: unchanged): by less than
+    ``grid`` and less than :data:`GRID_STRETCH_MAX` of ``delay`` (a shorter delay uses a finer grid).
+
+    Waits whose wake-ups land on the same grid point are woken in one turn of the event loop, and their requests
+    go out and come back together: measured, a poll woken alone costs the triggerer more CPU than one woken with
+    others (bench/triggerer_scale.py). Never shorter than ``delay`` (the schedule's bounds on how often we poll
+    hold), and never past ``deadline`` (then ``delay`` as it was).
+    """
+    if grid is None or grid <= 0 or delay <= 0:
+        return Sleep(delay)
+    step = min(grid, delay * GRID_STRETCH_MAX)
+    wake = math.ceil((now + delay) / step) * step
+    if deadline is not None and wake > deadline:
+        return Sleep(delay)
+    if wake < now + delay:  # one rounding below: the next grid point
+        wake = (math.ceil((now + delay) / step) + 1) * step
+    return Sleep(max(delay, wake - now), until=wake)
+
+
+class _LastOperation:
+    """:func:`~.core.parse_operation` for the polls of one wait, remembering the last 2xx body it parsed: the same
+    bytes again are the same :class:`Operation` (parsing reads nothing but the body of a 2xx answer), handed back
+    without parsing. A running operation's body rarely changes between two polls; every poll that parsed it
+    anew would leave a fresh tree of dicts for the garbage collector to walk while the trigger sleeps."""
+
+    __slots__ = ("body", "op")
+
+    def __init__(self) -> None:
+        self.body: bytes | None = None
+        self.op: Operation | None = None
+
+    def __call__(self, status: int, headers: Mapping[str, str], body: bytes, request: HttpRequest) -> Operation:
+        if self.op is not None and 200 <= status < 300 and body == self.body:
+            return self.op
+        op = parse_operation(status, headers, body, request)
+        self.body, self.op = body, op
+        return op
+
+
+def _age(
+    start: datetime | None, started: float, now: Callable[[], float], wall_now: Callable[[], float] | None
+) -> float:
     if start is not None and wall_now is not None:
         return max(0.0, wall_now() - start.timestamp())
     return now() - started

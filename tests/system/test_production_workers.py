@@ -87,7 +87,7 @@ def test_worker_sigkilled_retry_reattaches_and_no_retry_is_failed_with_the_backs
     # outcome with GetOperation (google/longrunning/operations.proto). Housekeeping sends it and does not wait; the
     # emulator's operation ends 0.2 s after the request (``cancel_delay_s``), which can fall after the task's end.
     seen = emu.admin.history(first["no_retry"])
-    print(f"[production] worker_lost_orphan_at_housekeeping_end: {seen['state']} (cancel at {seen['cancel_requested_t']})")
+    print(f"[production] worker_lost_orphan_at_housekeeping_end: {seen['state']} (cancel {seen['cancel_requested_t']})")
     wait_for(
         "the orphan cancelled",
         lambda: emu.admin.history(first["no_retry"])["state"] == "CANCELLED",

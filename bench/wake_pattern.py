@@ -3,20 +3,20 @@
 The triggerer's CPU per poll is far above the client's CPU per GET (``bench/transport_cost.py``): a waiting
 trigger's poll is woken by its own timer, sends alone and is answered alone, so each poll pays a loop turn, an
 ``epoll_wait`` and a socket write of its own. This measures that with the client alone (no trigger, no start-up):
-``--waits`` waits, each ``--rounds`` times a GET of a running operation then a sleep of ``--interval`` s, three
-ways, in one process, alternating:
+``--waits`` waits, each ``--rounds`` times a GET of a running operation (``AsyncOperationsClient.get`` with the
+name resolved once, as a wait does) then a sleep of ``--interval`` s, three ways, in one process, alternating:
 
 - ``together``: every wait starts at the same instant, so their polls stay in step (the loop wakes once for
   many polls; the floor);
 - ``alone``: the waits start at random offsets within one interval, ``asyncio.sleep`` between polls (every poll
   woken alone: what a triggerer's waits look like without a grid);
-- ``grid``: the same random starts, each sleep ending on a 100 ms wake grid (``grid_sleep.sleep_until``, what
-  ``OperationTrigger`` does): the sends of one instant go out in one loop turn; the answers still arrive one by
-  one.
+- ``grid``: the same random starts, each sleep stretched onto the wake grid as ``OperationTrigger``'s waits are
+  (``plans.on_grid`` then ``grid_sleep.sleep_until``; 100 ms at the default 10 s interval): the sends of one
+  instant go out in one loop turn; the answers still arrive one by one.
 
 CPU seconds of this process (user + system) per GET, median of ``--repeat`` runs each.
 
-    python bench/wake_pattern.py [--waits 2000] [--interval 4] [--rounds 3] [--repeat 3]
+    python bench/wake_pattern.py [--waits 2000] [--interval 10] [--rounds 3] [--repeat 2]
 
 Writes ``bench/results/wake_pattern.json``.
 """
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import random
 import statistics
@@ -39,49 +38,47 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ENV_VAR, cpu_seconds, create_operations, emulator, raise_fd_limit, write_result
 
 SERVICE = "dataproc"
-GRID_S = 0.1
+GRID_S = 0.1  # OperationTrigger's wake grid
 PATTERNS = ("together", "alone", "grid")
 
 
 async def _grid_sleep(seconds: float) -> None:
     from airflow_provider_gcp_ops.operations import grid_sleep
+    from airflow_provider_gcp_ops.operations.plans import on_grid
 
-    now = time.monotonic()
-    until = math.ceil((now + seconds) / GRID_S) * GRID_S
-    await grid_sleep.sleep_until(until, until - now)
+    sleep = on_grid(seconds, time.monotonic(), GRID_S, None)
+    assert sleep.until is not None
+    await grid_sleep.sleep_until(sleep.until, sleep.seconds)
 
 
 async def _run(names: list[str], pattern: str, args: argparse.Namespace, rng: random.Random) -> float:
     from airflow_provider_gcp_ops.operations.async_client import AsyncOperationsClient
-    from airflow_provider_gcp_ops.operations.core import get_request, parse_operation
-    from airflow_provider_gcp_ops.operations.plans import Send
 
     sleep = _grid_sleep if pattern == "grid" else asyncio.sleep
     async with AsyncOperationsClient() as client:
-        # One request per wait, sent again and again, as a wait plan does.
-        sends = [Send(get_request(client.operation_ref(n, service=SERVICE)), parse_operation) for n in names]
+        refs = [client.operation_ref(n, service=SERVICE) for n in names]  # resolved once, as a wait does
 
-        async def one(send: Send[Any], offset: float) -> None:
+        async def one(ref: Any, offset: float) -> None:
             if offset:
                 await asyncio.sleep(offset)
             for i in range(args.rounds):
-                op = await client._execute(send)
+                op = await client.get(ref)
                 assert not op.done
                 if i + 1 < args.rounds:
                     await sleep(args.interval)
 
         offsets = [0.0 if pattern == "together" else rng.uniform(0, args.interval) for _ in names]
         started = cpu_seconds()
-        await asyncio.gather(*(one(s, o) for s, o in zip(sends, offsets, strict=True)))
+        await asyncio.gather(*(one(r, o) for r, o in zip(refs, offsets, strict=True)))
         return (cpu_seconds() - started) / (len(names) * args.rounds)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--waits", type=int, default=2000)
-    parser.add_argument("--interval", type=float, default=4.0)
+    parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     raise_fd_limit()
